@@ -1,0 +1,278 @@
+/*
+ * block-export: a daemon serving one raw disk image (file or block device) to
+ * guests and tools: vhost-user-blk on a unix socket for local VMs (QEMU maps
+ * the guest memory it shares by fd, so data never crosses a socket), NBD over
+ * TCP or a unix socket for everything else.  Both protocols run at once on
+ * the same image; flushes reach stable storage before they are acknowledged.
+ */
+//kconfig:config LGBOX_BLOCK_EXPORT
+//kconfig:	bool "block-export: serve a disk image over NBD and vhost-user-blk"
+//kconfig:	default y
+//kconfig:	help
+//kconfig:	  A daemon that exports a raw image file or block device over
+//kconfig:	  NBD (TCP or unix socket; works with qemu-img, nbdinfo,
+//kconfig:	  nbd-client) and vhost-user-blk (QEMU's vhost-user-blk-pci and
+//kconfig:	  lgbox launch), with read-only mode, discard and write-zeroes.
+#define _GNU_SOURCE
+#include "../lgbox.h"
+#include "../blockexport/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int block_export_main(int argc, char **argv);
+
+LGBOX_APPLET("block-export", block_export_main,
+	"[OPTIONS] IMAGE\n"
+	"\n"
+	"Serve the raw disk image IMAGE (a file or a block device) until SIGTERM.\n"
+	"\n"
+	"Listeners (at least one; each may be repeated):\n"
+	"  -t, --nbd-tcp [ADDR:]PORT  NBD over TCP (ADDR defaults to 127.0.0.1;\n"
+	"                             use 0.0.0.0 or [::] to serve the network)\n"
+	"  -u, --nbd-unix PATH        NBD over a unix socket\n"
+	"  -v, --vhost-user PATH      vhost-user-blk over a unix socket\n"
+	"\n"
+	"Options:\n"
+	"  -r, --read-only            refuse every write\n"
+	"  -n, --name NAME            NBD export name (default: IMAGE's file name;\n"
+	"                             the empty name also selects it)\n"
+	"  -s, --serial ID            virtio-blk serial (default: NAME, 20 bytes max)\n"
+	"  -q, --queues N             vhost-user-blk queues offered (1-64, default 4)\n"
+	"  -d, --daemon               detach once the sockets listen\n"
+	"  -p, --pidfile FILE         write the daemon's pid to FILE\n"
+	"  -l, --log FILE             append messages to FILE instead of stderr\n"
+	"\n"
+	"Examples:\n"
+	"  lgbox block-export -t 10809 -n disk disk.img\n"
+	"  qemu-img info nbd://127.0.0.1:10809/disk\n"
+	"  lgbox block-export -d -p /run/disk.pid -v /run/disk.vhost disk.img\n");
+
+struct options {
+	const char *image;
+	const char *name;
+	const char *serial;
+	const char *pidfile;
+	const char *log;
+	unsigned int queues;
+	bool read_only;
+	bool daemon;
+	struct {
+		enum front_end front_end;
+		bool is_unix;
+		const char *where;
+	} listen[SERVER_MAX_LISTENERS];
+	int n_listen;
+};
+
+static int add_listen(struct options *o, enum front_end fe, bool is_unix, const char *where)
+{
+	if (o->n_listen == SERVER_MAX_LISTENERS)
+		return lgbox_usage_error("too many listeners (at most %d)", SERVER_MAX_LISTENERS);
+	o->listen[o->n_listen].front_end = fe;
+	o->listen[o->n_listen].is_unix = is_unix;
+	o->listen[o->n_listen].where = where;
+	o->n_listen++;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "nbd-tcp", required_argument, NULL, 't' },
+		{ "nbd-unix", required_argument, NULL, 'u' },
+		{ "vhost-user", required_argument, NULL, 'v' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "log", required_argument, NULL, 'l' },
+		{ 0 }
+	};
+	char *end;
+	int opt, err = 0;
+
+	o->queues = 4;
+	while (!err && (opt = getopt_long(argc, argv, "t:u:v:rn:s:q:dp:l:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			err = add_listen(o, FRONT_NBD, false, optarg);
+			break;
+		case 'u':
+			err = add_listen(o, FRONT_NBD, true, optarg);
+			break;
+		case 'v':
+			err = add_listen(o, FRONT_VHOST_USER_BLK, true, optarg);
+			break;
+		case 'r':
+			o->read_only = true;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 's':
+			o->serial = optarg;
+			break;
+		case 'q':
+			errno = 0;
+			o->queues = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || o->queues < 1 || o->queues > 64)
+				err = lgbox_usage_error("--queues \"%s\": expected 1 to 64", optarg);
+			break;
+		case 'd':
+			o->daemon = true;
+			break;
+		case 'p':
+			o->pidfile = optarg;
+			break;
+		case 'l':
+			o->log = optarg;
+			break;
+		default:
+			err = lgbox_usage_error("unknown option");
+		}
+	}
+	if (err)
+		return err;
+	if (optind != argc - 1)
+		return lgbox_usage_error(optind == argc ? "missing IMAGE" : "more than one IMAGE");
+	if (o->n_listen == 0)
+		return lgbox_usage_error("nothing to serve on: give --nbd-tcp, --nbd-unix or --vhost-user");
+	o->image = argv[optind];
+	if (!o->name)
+		o->name = basename(strdup(o->image));
+	if (!o->serial)
+		o->serial = o->name;
+	return 0;
+}
+
+static void redirect_stderr(const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		lgbox_die_errno("cannot open log file %s", log);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static void write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		lgbox_die_errno("cannot write pid file %s", path);
+}
+
+/*
+ * Forks and detaches.  The parent exits 0 only when the child reports
+ * readiness through the returned pipe (see report_ready): whoever started the
+ * daemon can then use the sockets and the pid file at once, and a start-up
+ * failure still reaches its stderr.
+ */
+static int daemonize(void)
+{
+	int ready[2], devnull;
+	char byte;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		lgbox_die_errno("cannot create a pipe");
+	pid = fork();
+	if (pid < 0)
+		lgbox_die_errno("cannot fork");
+	if (pid > 0) {
+		close(ready[1]);
+		_exit(read(ready[0], &byte, 1) == 1 ? 0 : 1);
+	}
+	close(ready[0]);
+	setsid();
+	if (chdir("/") < 0)
+		lgbox_die_errno("cannot chdir to /");
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		close(devnull);
+	}
+	return ready[1];
+}
+
+static void report_ready(int ready_fd, bool keep_stderr)
+{
+	int devnull;
+
+	if (write(ready_fd, "", 1) != 1)
+		lgbox_warn_errno("cannot report readiness to the parent");
+	close(ready_fd);
+	devnull = keep_stderr ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDERR_FILENO);
+		close(devnull);
+	}
+}
+
+static int open_listeners(struct server *s, const struct options *o)
+{
+	for (int i = 0; i < o->n_listen; i++) {
+		int err = o->listen[i].is_unix
+			? server_listen_unix(s, o->listen[i].where, o->listen[i].front_end)
+			: server_listen_tcp(s, o->listen[i].where, o->listen[i].front_end);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void announce(const struct server *s, const struct options *o)
+{
+	lgbox_warn("serving %s (%llu bytes, %s) as \"%s\"", o->image,
+		   (unsigned long long)s->exp->bf.size,
+		   o->read_only ? "read-only" : "read-write", o->name);
+	for (int i = 0; i < s->n_listeners; i++)
+		lgbox_warn("listening: %s", s->listeners[i].desc);
+}
+
+static int block_export_main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct export exp = { 0 };
+	struct server server = { .exp = &exp };
+	int ready_fd = -1, err;
+
+	err = parse_options(argc, argv, &o);
+	if (err)
+		return err;
+	if (o.log)
+		redirect_stderr(o.log);
+	err = blkfile_open(&exp.bf, o.image, o.read_only);
+	if (err)
+		lgbox_die("cannot open image %s: %s", o.image, strerror(-err));
+	exp.name = o.name;
+	exp.serial = o.serial;
+	exp.max_queues = o.queues;
+	if (open_listeners(&server, &o))
+		return 1;
+	server_block_signals();
+	if (o.daemon)
+		ready_fd = daemonize();
+	if (o.pidfile)
+		write_pidfile(o.pidfile);
+	announce(&server, &o);
+	if (ready_fd >= 0)
+		report_ready(ready_fd, o.log != NULL);
+	err = server_run(&server);
+	if (o.pidfile)
+		unlink(o.pidfile);
+	blkfile_close(&exp.bf);
+	return err ? 1 : 0;
+}
