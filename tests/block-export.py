@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""System test of `lgbox block-export` against real NBD clients.
+
+QEMU's own NBD client (qemu-img, qemu-io) and libnbd's tools (nbdinfo,
+nbdcopy) read and write an exported image over TCP and a unix socket; every
+result is checked against the image file on the host.  A raw client written
+here sends what well-behaved clients never do (garbage, oversized requests,
+writes past the end, writes to a read-only export) to show that such a
+client loses its connection, nobody else does, and the image keeps its size.
+
+Prints PASS/FAIL/XFAIL lines (see tests/run) and exits 1 if a case failed.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+IMAGE_SIZE = 64 << 20
+MiB = 1 << 20
+
+# NBD wire constants (protocol specification)
+NBD_OPTS_MAGIC = 0x49484156454F5054
+NBD_REP_MAGIC = 0x3E889045565A9
+NBD_REQUEST_MAGIC = 0x25609513
+NBD_REPLY_MAGIC = 0x67446698
+NBD_OPT_GO = 7
+NBD_REP_ACK = 1
+NBD_CMD_READ, NBD_CMD_WRITE, NBD_CMD_FLUSH = 0, 1, 3
+NBD_EPERM, NBD_ENOSPC = 1, 28
+
+
+class RawNbdClient:
+    """Minimal NBD client that can also misbehave on purpose."""
+
+    def __init__(self, unix_path, name=b"disk"):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(unix_path)
+        greeting = self.recv(18)
+        assert greeting[:8] == b"NBDMAGIC", greeting
+        self.sock.sendall(struct.pack(">I", 3))  # fixed newstyle, no zeroes
+        data = struct.pack(">I", len(name)) + name + struct.pack(">H", 0)
+        self.sock.sendall(struct.pack(">QII", NBD_OPTS_MAGIC, NBD_OPT_GO, len(data)) + data)
+        while True:
+            magic, _opt, rtype, length = struct.unpack(">QIII", self.recv(20))
+            assert magic == NBD_REP_MAGIC
+            payload = self.recv(length)
+            if rtype == NBD_REP_ACK:
+                break
+            if rtype & 0x80000000:
+                raise RuntimeError("NBD_OPT_GO refused: 0x%x" % rtype)
+            if struct.unpack(">H", payload[:2])[0] == 0:  # NBD_INFO_EXPORT
+                self.size, self.flags = struct.unpack(">QH", payload[2:12])
+
+    def recv(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionResetError("server closed the connection")
+            buf += chunk
+        return buf
+
+    def request(self, cmd, offset, length, payload=b"", cookie=1):
+        """Sends one request; returns (error, data)."""
+        self.sock.sendall(struct.pack(">IHHQQI", NBD_REQUEST_MAGIC, 0, cmd, cookie,
+                                      offset, length) + payload)
+        magic, error, got_cookie = struct.unpack(">IIQ", self.recv(16))
+        assert magic == NBD_REPLY_MAGIC and got_cookie == cookie
+        data = self.recv(length) if cmd == NBD_CMD_READ and error == 0 else b""
+        return error, data
+
+    def is_closed_by_server(self):
+        """True if the server hung up (EOF or reset); False if nothing came for 10 s."""
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+# ---- helpers ----
+
+class Results:
+    """Collects PASS/FAIL/XFAIL lines in the format tests/run expects."""
+
+    def __init__(self):
+        self.failed = 0
+
+    def check(self, name, ok, why):
+        if ok:
+            print("PASS: " + name, flush=True)
+        else:
+            self.fail(name, why)
+
+    def fail(self, name, why):
+        self.failed += 1
+        print("FAIL: %s: %s" % (name, " ".join(str(why).split())[:600]), flush=True)
+
+    def xfail(self, name, reason):
+        print("XFAIL: %s: %s" % (name, reason), flush=True)
+
+    def exit_code(self):
+        return 1 if self.failed else 0
+
+
+def ensure_packages(tool_to_package):
+    """Installs the Debian packages providing missing tools (the test may run on a fresh machine)."""
+    missing = sorted({pkg for tool, pkg in tool_to_package.items() if not shutil.which(tool)})
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-q"] + missing, check=True,
+                       stdout=subprocess.DEVNULL, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+
+
+def lgbox_binary():
+    path = os.environ.get("LGBOX") or os.path.join(os.environ.get("O", "output"), "lgbox", "lgbox")
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError("no lgbox binary at %s (build it first, or set LGBOX=)" % path)
+    return os.path.abspath(path)
+
+
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class BlockExport:
+    """One `lgbox block-export --daemon` with its pid file and log in a temp dir."""
+
+    def __init__(self, lgbox, image, tmp, tag, args):
+        self.argv = [lgbox, "block-export", "--daemon"] + args + [image]
+        self.pidfile = os.path.join(tmp, tag + ".pid")
+        self.log = os.path.join(tmp, tag + ".log")
+        self.argv[3:3] = ["--pidfile", self.pidfile, "--log", self.log]
+        self.pid = None
+
+    def start(self):
+        subprocess.run(self.argv, check=True, timeout=30)
+        with open(self.pidfile) as f:
+            self.pid = int(f.read())
+
+    def log_text(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self):
+        """SIGTERM, then waits; returns the exit status, or None if it had to be killed."""
+        if self.pid is None:
+            return None
+        pid, self.pid = self.pid, None
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return 0 if not os.path.exists(self.pidfile) else 1
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        return None
+
+
+def run(*argv, check=True):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=check)
+
+
+def host_range(path, offset, length):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def main():
+    ensure_packages({"qemu-img": "qemu-utils", "qemu-io": "qemu-utils",
+                     "nbdinfo": "libnbd-bin", "nbdcopy": "libnbd-bin"})
+    res = Results()
+    tmp = tempfile.mkdtemp(prefix="lgbox-block-export.")
+    image = os.path.join(tmp, "disk.img")
+    with open(image, "wb") as f:
+        f.write(os.urandom(IMAGE_SIZE))
+    port = free_tcp_port()
+    sock = os.path.join(tmp, "nbd.sock")
+    tcp_url = "nbd://127.0.0.1:%d/disk" % port
+    unix_url = "nbd+unix:///disk?socket=" + sock
+    daemon = BlockExport(lgbox_binary(), image, tmp, "rw",
+                         ["--nbd-tcp", str(port), "--nbd-unix", sock, "--name", "disk"])
+    ro_sock = os.path.join(tmp, "ro.sock")
+    ro_daemon = None
+    try:
+        daemon.start()
+
+        out = run("qemu-img", "info", "--output=json", tcp_url).stdout
+        res.check("qemu-img info sees the image size", '"virtual-size": %d' % IMAGE_SIZE in out, out)
+
+        copy = os.path.join(tmp, "copy.img")
+        run("qemu-img", "convert", "-f", "raw", "-O", "raw", tcp_url, copy)
+        res.check("qemu-img convert reads the image over TCP",
+                  sha256_of(copy) == sha256_of(image), "checksums differ")
+
+        digest = hashlib.sha256(subprocess.run(["nbdcopy", unix_url, "-"], capture_output=True,
+                                               check=True, timeout=120).stdout).hexdigest()
+        res.check("nbdcopy reads the image over a unix socket", digest == sha256_of(image),
+                  "checksums differ")
+
+        run("qemu-io", "-f", "raw", "-c", "write -P 0xab 1M 1M", unix_url)
+        res.check("qemu-io write -P 0xab lands in the file",
+                  host_range(image, MiB, MiB) == b"\xab" * MiB, "file bytes differ")
+
+        new = os.path.join(tmp, "new.img")
+        with open(new, "wb") as f:
+            f.write(os.urandom(IMAGE_SIZE))
+        run("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", new, tcp_url)
+        res.check("qemu-img convert writes a whole image over TCP",
+                  sha256_of(image) == sha256_of(new), "checksums differ")
+
+        run("qemu-io", "-f", "raw", "-c", "discard 0 1M", "-c", "write -z 4M 1M",
+            "-c", "flush", tcp_url)
+        res.check("discard and write-zeroes read back as zeroes",
+                  host_range(image, 0, MiB) == bytes(MiB) and
+                  host_range(image, 4 * MiB, MiB) == bytes(MiB), "ranges not zero")
+
+        out = run("nbdinfo", "--list", "nbd://127.0.0.1:%d" % port).stdout
+        res.check("nbdinfo --list names the export", 'export="disk"' in out, out)
+        out = run("nbdinfo", unix_url).stdout
+        res.check("nbdinfo shows flush, trim and multi-conn",
+                  all(k + ": true" in out for k in ("can_flush", "can_trim", "can_multi_conn")), out)
+
+        bad = run("qemu-img", "info", "nbd://127.0.0.1:%d/nosuch" % port, check=False)
+        res.check("an unknown export name is refused", bad.returncode != 0, bad.stdout)
+
+        check_misbehaving_clients(res, daemon, sock, unix_url, image)
+
+        ro_daemon = BlockExport(lgbox_binary(), image, tmp, "ro",
+                                ["--read-only", "--nbd-unix", ro_sock, "--name", "disk"])
+        ro_daemon.start()
+        check_read_only(res, ro_sock, image)
+
+        res.check("the image never changed size", os.path.getsize(image) == IMAGE_SIZE,
+                  "size is now %d" % os.path.getsize(image))
+
+        code = daemon.stop()
+        res.check("SIGTERM stops the daemon cleanly and removes its sockets and pid file",
+                  code == 0 and not os.path.exists(sock) and not os.path.exists(daemon.pidfile),
+                  "exit %s, socket left: %s" % (code, os.path.exists(sock)))
+    except Exception as e:  # a broken step must show up as a failure, not a traceback only
+        res.fail("block-export NBD test ran to the end", repr(e))
+    finally:
+        for d in (daemon, ro_daemon):
+            if d:
+                d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res.exit_code()
+
+
+def check_misbehaving_clients(res, daemon, sock, unix_url, image):
+    good = RawNbdClient(sock)
+
+    garbage = RawNbdClient(sock)
+    garbage.sock.sendall(b"this is not an NBD request at all")
+    res.check("protocol garbage closes that connection", garbage.is_closed_by_server(),
+              "connection still open")
+    err, data = good.request(NBD_CMD_READ, 0, 4096)
+    res.check("another client keeps working after the garbage",
+              err == 0 and data == host_range(image, 0, 4096), "error %d" % err)
+
+    big = RawNbdClient(sock)
+    big.sock.sendall(struct.pack(">IHHQQI", NBD_REQUEST_MAGIC, 0, NBD_CMD_WRITE, 7, 0, 64 << 20))
+    res.check("an oversized write (64 MiB) closes that connection", big.is_closed_by_server(),
+              "connection still open")
+    res.check("the daemon logs why it closed the connections",
+              "bad request magic" in daemon.log_text() and "32 MiB" in daemon.log_text(),
+              daemon.log_text())
+
+    size = good.size
+    before = host_range(image, size - 512, 512)
+    err, _ = good.request(NBD_CMD_WRITE, size - 512, 4096, b"\xee" * 4096)
+    res.check("a write past the end gets ENOSPC and writes nothing",
+              err == NBD_ENOSPC and host_range(image, size - 512, 512) == before,
+              "error %d" % err)
+    err, _ = good.request(NBD_CMD_FLUSH, 0, 0)
+    res.check("the connection stays usable after an out-of-range request", err == 0,
+              "flush error %d" % err)
+    out = run("qemu-io", "-f", "raw", "-c", "read 0 64k", unix_url).stdout
+    res.check("qemu-io still connects after the misbehaving clients", "read 65536/65536" in out, out)
+    for c in (good, garbage, big):
+        c.close()
+
+
+def check_read_only(res, ro_sock, image):
+    url = "nbd+unix:///disk?socket=" + ro_sock
+    before = sha256_of(image)
+    w = run("qemu-io", "-f", "raw", "-c", "write -P 0x11 0 64k", url, check=False)
+    res.check("qemu-io cannot write to a read-only export",
+              w.returncode != 0 or "write failed" in w.stdout + w.stderr, w.stdout + w.stderr)
+    raw = RawNbdClient(ro_sock)
+    err, _ = raw.request(NBD_CMD_WRITE, 0, 4096, b"\x22" * 4096)
+    res.check("a raw write to a read-only export gets EPERM", err == NBD_EPERM, "error %d" % err)
+    err, data = raw.request(NBD_CMD_READ, 0, 4096)
+    res.check("a read-only export still serves reads",
+              err == 0 and data == host_range(image, 0, 4096), "error %d" % err)
+    raw.close()
+    res.check("the read-only export left the file unchanged", sha256_of(image) == before,
+              "checksum changed")
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
