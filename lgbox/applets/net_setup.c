@@ -216,21 +216,33 @@ void state_record(struct net_ctx *ctx, const char *fmt, ...)
 	state_save(ctx);
 }
 
-/* Second word of a record: the interface it is about. */
-static bool record_is_about(const char *record, const char *ifname)
+/* Whether word n of record (0: the kind of change) is word; n < 0: any but 0. */
+static bool record_word_is(const char *record, int n, const char *word)
 {
-	const char *word = strchr(record, ' ');
-	size_t len = strlen(ifname);
+	size_t len = strlen(word);
+	int i;
 
-	return word && !strncmp(word + 1, ifname, len) && (word[1 + len] == ' ' || !word[1 + len]);
+	for (i = 0;; i++) {
+		size_t word_len = strcspn(record, " ");
+
+		if ((n < 0 ? i > 0 : i == n) && word_len == len && !strncmp(record, word, len))
+			return true;
+		if (!record[word_len])
+			return false;
+		record += word_len + 1;
+	}
 }
 
+/*
+ * With a kind: the records of that kind about name ("attach tap0 br0" is
+ * about tap0).  Without: every record naming it, e.g. all that deleting
+ * a link makes moot (its addresses, its ports, routes through it).
+ */
 static bool record_matches(const char *record, const char *kind, const char *name)
 {
-	size_t kind_len = kind ? strlen(kind) : 0;
-
-	return record_is_about(record, name) &&
-	       (!kind || (!strncmp(record, kind, kind_len) && record[kind_len] == ' '));
+	if (!kind)
+		return record_word_is(record, -1, name);
+	return record_word_is(record, 0, kind) && record_word_is(record, 1, name);
 }
 
 static bool state_has(struct net_ctx *ctx, const char *kind, const char *name)
@@ -244,7 +256,7 @@ static bool state_has(struct net_ctx *ctx, const char *kind, const char *name)
 	return false;
 }
 
-/* Drops the records about ifname whose first word is kind (NULL: any). */
+/* Drops the records record_matches() selects. */
 static void state_forget(struct net_ctx *ctx, const char *kind, const char *ifname)
 {
 	struct net_state *st = &ctx->state;
