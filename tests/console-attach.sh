@@ -11,7 +11,8 @@
 # `lgbox launch` can serve a real guest's console here.
 #
 # Environment: O (output dir, default output), LGBOX (binary to test,
-# default $O/lgbox/lgbox, built with make -C lgbox when missing).
+# default $O/build/lgbox/lgbox as the top-level make builds it; when that
+# is missing, one is built with make -C lgbox into the test's directory).
 set -u
 cd "$(dirname "$0")/.."
 O=${O:-output}
@@ -30,13 +31,16 @@ for tool in tmux python3; do
 		{ echo "FAIL: setup: cannot install $tool"; exit 1; }
 done
 
-LGBOX=${LGBOX:-$O/lgbox/lgbox}
+work=$(mktemp -d /tmp/lgbox-console-test.XXXXXX)
+LGBOX=${LGBOX:-$O/build/lgbox/lgbox}
 if [ ! -x "$LGBOX" ]; then
-	make -s -C lgbox O="$PWD/$O/lgbox" >/dev/null || { echo "FAIL: setup: make -C lgbox"; exit 1; }
+	# Not built by the top-level make: build just this applet, host compiler.
+	LGBOX=$work/lgbox-build/lgbox
+	echo CONFIG_LGBOX_CONSOLE_ATTACH=y >"$work/lgbox.config"
+	make -s -C lgbox O="$work/lgbox-build" CONFIG="$work/lgbox.config" >/dev/null 2>&1 ||
+		{ echo "FAIL: setup: cannot build lgbox (make -C lgbox)"; rm -rf "$work"; exit 1; }
 fi
 LGBOX=$(realpath "$LGBOX")
-
-work=$(mktemp -d /tmp/lgbox-console-test.XXXXXX)
 run_dir=$work/run
 tmux_server=lgbox-console-test-$$
 peer_pid=
@@ -44,9 +48,11 @@ peer_pid=
 cleanup() {
 	tmux -L "$tmux_server" kill-server 2>/dev/null
 	[ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null
-	# Panes killed by the server may still be writing their status files.
-	sleep 0.3
-	rm -rf "$work"
+	# Panes killed with the server may still be writing their status files.
+	for try in 1 2 3 4 5; do
+		rm -rf "$work" 2>/dev/null && [ ! -e "$work" ] && break
+		sleep 0.2
+	done
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

@@ -11,7 +11,8 @@
 # pre-existing objects included.  Errors: exit codes and messages.
 #
 # Environment: O (output dir, default output), LGBOX (binary to test,
-# default $O/lgbox/lgbox, built with make -C lgbox when missing).
+# default $O/build/lgbox/lgbox as the top-level make builds it; when that
+# is missing, one is built with make -C lgbox into the test's directory).
 set -u
 cd "$(dirname "$0")/.."
 O=${O:-output}
@@ -33,13 +34,16 @@ for tool in ip:iproute2 jq:jq ping:iputils-ping; do
 		{ echo "FAIL: setup: cannot install ${tool#*:}"; exit 1; }
 done
 
-LGBOX=${LGBOX:-$O/lgbox/lgbox}
+work=$(mktemp -d /tmp/lgbox-net-test.XXXXXX)
+LGBOX=${LGBOX:-$O/build/lgbox/lgbox}
 if [ ! -x "$LGBOX" ]; then
-	make -s -C lgbox O="$PWD/$O/lgbox" >/dev/null || { echo "FAIL: setup: make -C lgbox"; exit 1; }
+	# Not built by the top-level make: build just this applet, host compiler.
+	LGBOX=$work/lgbox-build/lgbox
+	echo CONFIG_LGBOX_NET_SETUP=y >"$work/lgbox.config"
+	make -s -C lgbox O="$work/lgbox-build" CONFIG="$work/lgbox.config" >/dev/null 2>&1 ||
+		{ echo "FAIL: setup: cannot build lgbox (make -C lgbox)"; rm -rf "$work"; exit 1; }
 fi
 LGBOX=$(realpath "$LGBOX")
-
-work=$(mktemp -d /tmp/lgbox-net-test.XXXXXX)
 state=$work/net-setup.state
 host=lgbox-test-host-$$
 guest_a=lgbox-test-a-$$
