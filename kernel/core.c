@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * core.c - lg.ko's front door: /dev/lguest and the vCPU run loop.
+ *
+ * lguest runs a paravirtualized Linux guest on an x86-64 host that has no
+ * hardware virtualization (or does not want to use it).  The guest kernel
+ * runs at CPL 3, like a user program; what it may not do, it asks of us by
+ * hypercall; what it does wrong, the CPU stops with an exception that the
+ * switcher brings to us.  Shadow page tables keep it inside the memory its
+ * launcher gave it.
+ *
+ * The launcher opens /dev/lguest (one open file is one guest), describes
+ * the guest with LGUEST_INIT and then calls LGUEST_RUN in a loop.  Each run
+ * enters the guest over and over, handling page faults, hypercalls and host
+ * interrupts here, until something needs the launcher: a device access, a
+ * notification, console output, or the guest's end.
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <asm/traps.h>
+#include <asm/pgtable.h>
+#include "lg.h"
+
+/* Biggest guest we accept: the pinned-page array is 8 bytes per page. */
+#define LG_MAX_MEM	(64ULL << 30)
+
+/*
+ * Launchers whose page tables carry the switcher, and how many of their
+ * guests are alive: the entry goes when the last one does.
+ */
+struct lg_mm {
+	struct list_head list;
+	struct mm_struct *mm;
+	unsigned int guests;
+};
+static LIST_HEAD(lg_mms);
+static DEFINE_MUTEX(lg_mms_lock);
+
+static int get_switcher_mapping(struct mm_struct *mm)
+{
+	struct lg_mm *m;
+	int err = 0;
+
+	mutex_lock(&lg_mms_lock);
+	list_for_each_entry(m, &lg_mms, list) {
+		if (m->mm == mm) {
+			m->guests++;
+			goto out;
+		}
+	}
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	err = m ? lg_switcher_map_mm(mm) : -ENOMEM;
+	if (err) {
+		kfree(m);
+		goto out;
+	}
+	mmgrab(mm);
+	m->mm = mm;
+	m->guests = 1;
+	list_add(&m->list, &lg_mms);
+out:
+	mutex_unlock(&lg_mms_lock);
+	return err;
+}
+
+static void put_switcher_mapping(struct mm_struct *mm)
+{
+	struct lg_mm *m;
+
+	mutex_lock(&lg_mms_lock);
+	list_for_each_entry(m, &lg_mms, list) {
+		if (m->mm == mm) {
+			if (!--m->guests) {
+				lg_switcher_unmap_mm(mm);
+				list_del(&m->list);
+				mmdrop(mm);
+				kfree(m);
+			}
+			break;
+		}
+	}
+	mutex_unlock(&lg_mms_lock);
+}
+
+/* The guest's end, by its own wish (power off, reboot, panic) or ours. */
+void lg_end(struct lguest *lg, u32 how, const char *reason)
+{
+	if (lg->dead)
+		return;
+	lg->dead = how;
+	strscpy(lg->death_reason, reason, sizeof(lg->death_reason));
+	hrtimer_cancel(&lg->timer);
+}
+
+void lg_kill(struct lguest *lg, const char *fmt, ...)
+{
+	char reason[LGUEST_REASON_MAX];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, args);
+	va_end(args);
+	pr_info_ratelimited("lg: killing guest of %s[%d]: %s\n",
+			    current->comm, task_pid_nr(current), reason);
+	lg_end(lg, LGUEST_EXIT_CRASH, reason);
+}
+
+static int lg_open(struct inode *inode, struct file *file)
+{
+	struct lguest *lg = kzalloc(sizeof(*lg), GFP_KERNEL_ACCOUNT);
+
+	if (!lg)
+		return -ENOMEM;
+	mutex_init(&lg->run_lock);
+	init_waitqueue_head(&lg->wq);
+	lg_timer_init(lg);
+	file->private_data = lg;
+	return 0;
+}
+
+static int lg_release(struct inode *inode, struct file *file)
+{
+	struct lguest *lg = file->private_data;
+
+	hrtimer_cancel(&lg->timer);
+	if (lg->initialized) {
+		put_switcher_mapping(lg->mm);
+		lg_shadow_free(lg);
+		lg_fpu_free(lg);
+		lg_unpin_all(lg);
+	}
+	kfree(lg);
+	return 0;
+}
+
+static int check_init(const struct lguest_init *in)
+{
+	if (in->abi_version != LGUEST_ABI_VERSION) {
+		pr_info_ratelimited("lg: launcher speaks ABI %u, lg.ko speaks %u\n",
+				    in->abi_version, LGUEST_ABI_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (in->flags || !in->mem_size || in->mem_size > LG_MAX_MEM ||
+	    (in->mem_base | in->mem_size) & ~PAGE_MASK ||
+	    !access_ok((void __user *)in->mem_base, in->mem_size))
+		return -EINVAL;
+	if ((in->mmio_base | in->mmio_size) & ~PAGE_MASK ||
+	    (in->mmio_size && in->mmio_base < in->mem_size) ||
+	    in->mmio_base + in->mmio_size < in->mmio_base)
+		return -EINVAL;
+	if (!lg_canonical(in->entry) || !lg_canonical(in->initial_rsp) ||
+	    in->initial_cr3 & ~PAGE_MASK ||
+	    in->initial_cr3 >= in->mem_size)
+		return -EINVAL;
+	return 0;
+}
+
+static long lg_ioctl_init(struct lguest *lg, void __user *arg)
+{
+	struct lguest_init in;
+	int err;
+
+	if (lg->initialized)
+		return -EBUSY;
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	err = check_init(&in);
+	if (err)
+		return err;
+
+	lg->mem_base = in.mem_base;
+	lg->mem_size = in.mem_size;
+	lg->mmio_base = in.mmio_base;
+	lg->mmio_size = in.mmio_size;
+	lg->pinned = kvcalloc(in.mem_size >> PAGE_SHIFT, sizeof(*lg->pinned),
+			      GFP_KERNEL_ACCOUNT);
+	err = lg->pinned ? lg_shadow_init(lg) : -ENOMEM;
+	if (!err)
+		err = lg_fpu_init(lg);
+	if (!err)
+		err = get_switcher_mapping(current->mm);
+	if (err) {
+		lg_shadow_free(lg);
+		lg_fpu_free(lg);
+		kvfree(lg->pinned);
+		lg->pinned = NULL;
+		return err;
+	}
+	lg->mm = current->mm;
+	lg->cr3 = in.initial_cr3;
+	lg->regs.rip = in.entry;
+	lg->regs.rsp = in.initial_rsp;
+	lg->regs.rsi = in.boot_data;
+	lg->regs.rflags = X86_EFLAGS_FIXED;
+	lg->initialized = true;
+	return 0;
+}
+
+/* Flags the guest may hold in rflags; IF is always on for real. */
+#define LG_GUEST_RFLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF | \
+			 X86_EFLAGS_AC | X86_EFLAGS_ID)
+
+static int handle_page_fault(struct lguest *lg, u64 cr2,
+			     struct lguest_run *run)
+{
+	u64 gpa;
+	int r = lg_shadow_fault(lg, cr2, lg->regs.errcode, &gpa);
+
+	if (r == 0)
+		return 0;
+	if (r == LG_PF_MMIO)
+		return lg_emulate_mmio(lg, gpa, run);
+	if (r < 0) {
+		lg_kill(lg, "host failed to map guest address %#llx: error %d",
+			cr2, r);
+		return -1;
+	}
+	if (lg->shared)
+		WRITE_ONCE(lg->shared->cr2, cr2);
+	return lg_reflect_trap(lg, X86_TRAP_PF, true, r);
+}
+
+/* 0: keep running the guest; 1: return to the launcher; -1: guest killed. */
+static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
+		       struct lguest_run *run)
+{
+	switch (trap) {
+	case LG_TRAP_HOST:
+		return 0;
+	case LG_TRAP_ENTRY_FAULT:
+		lg_kill(lg, "the CPU refused the guest's state at rip %#llx",
+			lg->regs.rip);
+		return -1;
+	case LG_TRAP_SYSCALL:
+		if (lg->user_mode) {
+			lg_reflect_syscall(lg);
+			return 0;
+		}
+		return lg_do_hypercall(lg, run);
+	case X86_TRAP_PF:
+		return handle_page_fault(lg, cr2, run);
+	case X86_TRAP_DF:
+		lg_kill(lg, "double fault at rip %#llx", lg->regs.rip);
+		return -1;
+	}
+	if (trap < FIRST_EXTERNAL_VECTOR)
+		return lg_reflect_trap(lg, trap, lg_vector_has_errcode(trap),
+				       lg->regs.errcode);
+	lg_kill(lg, "unexpected trap %u at rip %#llx", trap, lg->regs.rip);
+	return -1;
+}
+
+static void report_death(struct lguest *lg, struct lguest_run *run)
+{
+	run->exit_reason = lg->dead;
+	strscpy(run->death.reason, lg->death_reason, sizeof(run->death.reason));
+	lg->death_reported = true;
+}
+
+static long run_guest(struct lguest *lg, struct lguest_run *run)
+{
+	unsigned int trap;
+	u64 cr2;
+
+	for (;;) {
+		if (lg->dead) {
+			report_death(lg, run);
+			return 0;
+		}
+		if (signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		if (lg->halted) {
+			if (wait_event_interruptible(lg->wq,
+						     lg_irq_deliverable(lg)))
+				return -EINTR;
+			lg->halted = false;
+		}
+		if (lg_deliver_pending_irq(lg))
+			continue;
+		lg->regs.rflags = (lg->regs.rflags & LG_GUEST_RFLAGS) |
+				  X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+		trap = lg_run_guest_once(lg, &cr2);
+		if (handle_trap(lg, trap, cr2, run) == 1)
+			return 0;
+	}
+}
+
+static long lg_ioctl_run(struct lguest *lg, void __user *arg)
+{
+	struct lguest_run run;
+	long err;
+
+	if (!lg->initialized)
+		return -EINVAL;
+	if (current->mm != lg->mm)
+		return -EPERM;
+	if (copy_from_user(&run, arg, sizeof(run)))
+		return -EFAULT;
+	if (run.flags)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&lg->run_lock))
+		return -EINTR;
+	if (lg->death_reported) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (lg->mmio_read_pending)
+		lg_complete_mmio(lg, &run);
+	WRITE_ONCE(lg->task, current);
+	err = run_guest(lg, &run);
+	WRITE_ONCE(lg->task, NULL);
+	if (!err && copy_to_user(arg, &run, sizeof(run)))
+		err = -EFAULT;
+out:
+	mutex_unlock(&lg->run_lock);
+	return err;
+}
+
+static long lg_ioctl_irq(struct lguest *lg, void __user *arg)
+{
+	struct lguest_irq irq;
+
+	if (copy_from_user(&irq, arg, sizeof(irq)))
+		return -EFAULT;
+	if (irq.reserved || irq.irq == LGUEST_IRQ_TIMER ||
+	    irq.irq >= LGUEST_NR_IRQS)
+		return -EINVAL;
+	lg_raise_irq(lg, irq.irq);
+	return 0;
+}
+
+static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct lguest *lg = file->private_data;
+
+	switch (cmd) {
+	case LGUEST_GET_ABI_VERSION:
+		return LGUEST_ABI_VERSION;
+	case LGUEST_INIT:
+		return lg_ioctl_init(lg, (void __user *)arg);
+	case LGUEST_RUN:
+		return lg_ioctl_run(lg, (void __user *)arg);
+	case LGUEST_IRQ:
+		return lg_ioctl_irq(lg, (void __user *)arg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations lg_fops = {
+	.owner = THIS_MODULE,
+	.open = lg_open,
+	.release = lg_release,
+	.unlocked_ioctl = lg_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice lg_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "lguest",
+	.fops = &lg_fops,
+	.mode = 0600,
+};
+
+static int __init lg_init(void)
+{
+	int err;
+
+	if (pgtable_l5_enabled()) {
+		pr_err("lg: the host uses 5-level paging, which lg.ko does not support; boot the host with no5lvl\n");
+		return -EOPNOTSUPP;
+	}
+	if (pgd_val(init_mm.pgd[LG_SWITCHER_PGD_INDEX])) {
+		pr_err("lg: the hypervisor hole at %#lx is already in use\n",
+		       LG_SWITCHER_BASE);
+		return -EBUSY;
+	}
+	err = lg_switcher_init();
+	if (!err)
+		err = misc_register(&lg_dev);
+	if (err) {
+		lg_switcher_exit();
+		pr_err("lg: cannot start: error %d\n", err);
+		return err;
+	}
+	pr_info("lg: lguest hypervisor, ABI %d, switcher at %#lx\n",
+		LGUEST_ABI_VERSION, LG_SWITCHER_BASE);
+	return 0;
+}
+
+static void __exit lg_exit(void)
+{
+	misc_deregister(&lg_dev);
+	lg_switcher_exit();
+}
+
+module_init(lg_init);
+module_exit(lg_exit);
+MODULE_DESCRIPTION("lguest: a paravirtual hypervisor needing no VT-x/SVM");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lg.h - what the pieces of lg.ko share: the guest, its vCPU and the
+ * functions each file offers the others.
+ *
+ * A guest is one open file of /dev/lguest.  It owns a slice of its
+ * launcher's address space as "physical" memory, one vCPU whose registers
+ * live here between runs, the shadow page tables built from the guest's own
+ * tables, and a timer.  Everything the guest hands us is checked here before
+ * the hardware ever sees it.
+ */
+#ifndef LG_H
+#define LG_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/hrtimer.h>
+#include <linux/list.h>
+#include <uapi/linux/lguest.h>
+#include "switcher_layout.h"
+
+/*
+ * The guest's registers as the switcher saves them: general registers
+ * pushed by the switcher, trap number and error code, then the frame the
+ * CPU pushed.  The layout is fixed by switcher_64.S.
+ */
+struct lg_regs {
+	u64 r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	u64 rax, rcx, rdx, rsi, rdi;
+	u64 trapnum, errcode;
+	u64 rip, cs, rflags, rsp, ss;
+};
+
+/* What the guest's own page tables say about one virtual address. */
+struct lg_walk {
+	u64 gpa;		/* guest-physical address of the byte */
+	bool writable;		/* every level allows writes */
+	bool user;		/* every level allows user access */
+	bool nx;		/* some level forbids execution */
+	bool dirty;		/* the leaf is already dirty */
+};
+
+/* Results of a guest page-table walk that did not find a usable page. */
+#define LG_PF_PROT	0x01	/* page fault error code bits */
+#define LG_PF_WRITE	0x02
+#define LG_PF_USER	0x04
+#define LG_PF_RSVD	0x08
+#define LG_PF_INSTR	0x10
+#define LG_PF_MMIO	0x10000	/* not an error code: the device window */
+
+/* A shadow page table: one root for each view of the guest's memory. */
+struct lg_shadow {
+	u64 *kernel_root;	/* guest kernel: all guest mappings */
+	u64 *user_root;		/* guest user: user mappings only */
+	struct list_head pages;	/* every shadow table page below the roots */
+	unsigned long nr_pages;
+};
+
+struct lguest {
+	struct mutex run_lock;		/* one LGUEST_RUN at a time */
+	bool initialized;
+	struct mm_struct *mm;		/* the launcher's address space */
+	struct task_struct *task;	/* the thread in LGUEST_RUN */
+
+	/* Guest-physical memory: [0, mem_size) at mem_base in the launcher. */
+	unsigned long mem_base;
+	u64 mem_size;
+	u64 mmio_base, mmio_size;
+	struct page **pinned;		/* host page of each guest page */
+	unsigned long nr_pinned;
+
+	/* The vCPU. */
+	struct lg_regs regs;
+	bool user_mode;			/* guest-user (true) or kernel mode */
+	u64 fs_base, gs_base_kernel, gs_base_user;
+	u16 segs[4];			/* ds, es, fs, gs selectors */
+	u64 kernel_stack;		/* LHCALL_SET_KERNEL_STACK */
+	u64 trap_handler[LG_TRAP_SYSCALL + 1];
+	u8 trap_flags[LG_TRAP_SYSCALL + 1];
+	u64 cr3;			/* guest-physical PML4 */
+	void *fpu;			/* XSAVE area of the guest */
+	struct lg_shadow shadow;
+
+	/* The page shared with the guest, pinned and mapped in the kernel. */
+	struct lguest_shared *shared;
+	struct page *shared_page;
+
+	/* Interrupts and time. */
+	struct hrtimer timer;
+	wait_queue_head_t wq;		/* a halted vCPU sleeps here */
+	bool halted;
+
+	/* An MMIO read waiting for the launcher's value. */
+	bool mmio_read_pending;
+	u8 mmio_reg;			/* destination register number */
+	u8 mmio_access_size;
+	u8 mmio_zero_extend;		/* MOVZX, or 32-bit MOV */
+	u8 mmio_high_byte;		/* into ah, ch, dh or bh */
+	u8 mmio_insn_len;
+
+	/* Interrupts raised before the guest registered its shared page. */
+	unsigned long early_pending;
+
+	/* Death: once set, the guest never runs again. */
+	u32 dead;			/* enum lguest_exit_reason, or 0 */
+	bool death_reported;		/* LGUEST_RUN told the launcher */
+	char death_reason[LGUEST_REASON_MAX];
+};
+
+/* core.c */
+void lg_kill(struct lguest *lg, const char *fmt, ...) __printf(2, 3);
+void lg_end(struct lguest *lg, u32 how, const char *reason);
+
+/* switcher.c */
+int lg_switcher_init(void);
+void lg_switcher_exit(void);
+u64 lg_switcher_pgd_entry(void);
+int lg_switcher_map_mm(struct mm_struct *mm);
+void lg_switcher_unmap_mm(struct mm_struct *mm);
+unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2);
+int lg_fpu_init(struct lguest *lg);
+void lg_fpu_free(struct lguest *lg);
+bool lg_canonical(u64 addr);
+
+/* page_tables.c */
+int lg_shadow_init(struct lguest *lg);
+void lg_shadow_free(struct lguest *lg);
+void lg_shadow_flush(struct lguest *lg);
+void lg_shadow_invlpg(struct lguest *lg, u64 va);
+u64 lg_shadow_root_pa(struct lguest *lg);
+int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);
+int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w);
+int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len);
+int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len);
+struct page *lg_guest_page(struct lguest *lg, u64 gpa);
+void lg_unpin_all(struct lguest *lg);
+bool lg_gpa_is_ram(struct lguest *lg, u64 gpa, u64 len);
+
+/* interrupts_and_traps.c */
+void lg_timer_init(struct lguest *lg);
+void lg_set_timer(struct lguest *lg, u64 delta_ns);
+bool lg_irq_deliverable(struct lguest *lg);
+void lg_raise_irq(struct lguest *lg, unsigned int irq);
+int lg_deliver_pending_irq(struct lguest *lg);
+int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
+		    u64 errcode);
+void lg_reflect_syscall(struct lguest *lg);
+int lg_do_iret(struct lguest *lg);
+void lg_enter_kernel_mode(struct lguest *lg);
+bool lg_vector_has_errcode(unsigned int vector);
+
+/* hypercalls.c: 0 to resume the guest, 1 to return run to the launcher */
+int lg_do_hypercall(struct lguest *lg, struct lguest_run *run);
+
+/* mmio.c */
+int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run);
+void lg_complete_mmio(struct lguest *lg, const struct lguest_run *run);
+
+#endif /* LG_H */

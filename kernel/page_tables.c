@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * page_tables.c - shadow paging: the guest's page tables, as the CPU may see
+ * them.
+ *
+ * The guest writes ordinary 4-level page tables holding guest-physical
+ * addresses.  The CPU must never walk those: they could point anywhere in
+ * host memory.  Instead it walks shadow tables that we fill on demand, one
+ * page fault at a time, like a software TLB:
+ *
+ *  - a page fault in the guest arrives here with the faulting address;
+ *  - we walk the guest's tables for it, checking every level, and the
+ *    guest-physical address against the guest's memory;
+ *  - if the guest's tables allow the access, we set the accessed (and for a
+ *    write, dirty) bits in the guest's entries, as the CPU would, pin the
+ *    host page behind the guest-physical page and install a shadow entry;
+ *    otherwise the fault is the guest's own and goes to its handler.
+ *
+ * Because the whole guest runs at CPL 3, every shadow leaf is a user page.
+ * To keep guest-user code away from the guest kernel, each guest page table
+ * gets two shadow roots: the kernel view maps everything, the user view only
+ * what the guest marked user-accessible.  A clean page is mapped read-only
+ * until the guest writes it, so the dirty bit the guest sees is true.
+ *
+ * Like a TLB, the shadow forgets: the guest tells us (LHCALL_FLUSH_TLB,
+ * LHCALL_INVLPG, LHCALL_LOAD_CR3) whenever it changed an entry it may have
+ * used, exactly where a native kernel would flush its TLB.
+ *
+ * The switcher's slot of the hypervisor hole is part of every root, and the
+ * hole is out of the guest's reach: the guest's own entries there are
+ * ignored.
+ */
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <asm/pgtable_types.h>
+#include <linux/io.h>
+#include "lg.h"
+
+#define LG_ADDR_MASK	0x000ffffffffff000ULL
+#define LG_HOLE_FIRST	256	/* PML4 slots of the hypervisor hole */
+#define LG_HOLE_LAST	271
+
+/* Upper levels allow everything: the leaf carries the combined rights. */
+#define SHADOW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | \
+			 _PAGE_ACCESSED)
+
+static unsigned int level_index(u64 va, int level)
+{
+	return (va >> (PAGE_SHIFT + 9 * (level - 1))) & (PTRS_PER_PTE - 1);
+}
+
+bool lg_gpa_is_ram(struct lguest *lg, u64 gpa, u64 len)
+{
+	return gpa < lg->mem_size && len <= lg->mem_size - gpa;
+}
+
+static bool gpa_is_mmio(struct lguest *lg, u64 gpa)
+{
+	return gpa >= lg->mmio_base && gpa - lg->mmio_base < lg->mmio_size;
+}
+
+static u64 __user *guest_phys(struct lguest *lg, u64 gpa)
+{
+	return (u64 __user *)(lg->mem_base + gpa);
+}
+
+/*
+ * The host page behind a guest-physical page, pinned the first time it is
+ * asked for and kept until the guest dies.
+ */
+struct page *lg_guest_page(struct lguest *lg, u64 gpa)
+{
+	unsigned long pfn = gpa >> PAGE_SHIFT;
+	struct page *page;
+
+	if (!lg_gpa_is_ram(lg, gpa, 1))
+		return NULL;
+	if (lg->pinned[pfn])
+		return lg->pinned[pfn];
+	if (pin_user_pages_fast(lg->mem_base + (pfn << PAGE_SHIFT), 1,
+				FOLL_WRITE | FOLL_LONGTERM, &page) != 1)
+		return NULL;
+	lg->pinned[pfn] = page;
+	lg->nr_pinned++;
+	return page;
+}
+
+void lg_unpin_all(struct lguest *lg)
+{
+	unsigned long pfn;
+
+	if (!lg->pinned)
+		return;
+	for (pfn = 0; pfn < lg->mem_size >> PAGE_SHIFT; pfn++)
+		if (lg->pinned[pfn])
+			unpin_user_pages_dirty_lock(&lg->pinned[pfn], 1, true);
+	kvfree(lg->pinned);
+	lg->pinned = NULL;
+}
+
+/*
+ * Walk the guest's tables for va, for an access of the given kind
+ * (LG_PF_WRITE, LG_PF_USER, LG_PF_INSTR).  Returns 0 with *w filled in and
+ * the accessed/dirty bits set, or the page-fault error code the guest
+ * should see, or -EFAULT when the launcher's memory itself failed us.
+ */
+int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
+{
+	u64 table = lg->cr3 & LG_ADDR_MASK, entry_gpa[4], entry[4];
+	unsigned int pgd_index = level_index(va, 4);
+	bool user = true, writable = true, nx = false;
+	int level, last = 0;
+	u64 size;
+
+	if (!lg_canonical(va) || (pgd_index >= LG_HOLE_FIRST &&
+				  pgd_index <= LG_HOLE_LAST))
+		return access;
+	for (level = 4; level >= 1; level--) {
+		entry_gpa[4 - level] = table + level_index(va, level) * 8;
+		if (!lg_gpa_is_ram(lg, entry_gpa[4 - level], 8))
+			return access | LG_PF_PROT | LG_PF_RSVD;
+		if (get_user(entry[4 - level], guest_phys(lg, entry_gpa[4 - level])))
+			return -EFAULT;
+		if (!(entry[4 - level] & _PAGE_PRESENT))
+			return access;
+		user &= !!(entry[4 - level] & _PAGE_USER);
+		writable &= !!(entry[4 - level] & _PAGE_RW);
+		nx |= !!(entry[4 - level] & _PAGE_NX);
+		last = 4 - level;
+		size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
+		if (level == 1 || (level <= 3 && (entry[4 - level] & _PAGE_PSE)))
+			break;
+		table = entry[4 - level] & LG_ADDR_MASK;
+	}
+
+	if (((access & LG_PF_USER) && !user) ||
+	    ((access & LG_PF_WRITE) && !writable) ||
+	    ((access & LG_PF_INSTR) && nx))
+		return access | LG_PF_PROT;
+
+	w->gpa = (entry[last] & LG_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
+	w->user = user;
+	w->writable = writable;
+	w->nx = nx;
+
+	/* Set accessed bits, and the leaf's dirty bit for a write. */
+	for (level = 0; level <= last; level++) {
+		u64 want = entry[level] | _PAGE_ACCESSED;
+
+		if (level == last && (access & LG_PF_WRITE))
+			want |= _PAGE_DIRTY;
+		if (want != entry[level] &&
+		    put_user(want, guest_phys(lg, entry_gpa[level])))
+			return -EFAULT;
+		entry[level] = want;
+	}
+	w->dirty = !!(entry[last] & _PAGE_DIRTY);
+	return 0;
+}
+
+static u64 *alloc_shadow_table(struct lguest *lg)
+{
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+	if (!page)
+		return NULL;
+	list_add(&page->lru, &lg->shadow.pages);
+	lg->shadow.nr_pages++;
+	return page_address(page);
+}
+
+int lg_shadow_init(struct lguest *lg)
+{
+	INIT_LIST_HEAD(&lg->shadow.pages);
+	lg->shadow.kernel_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	lg->shadow.user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!lg->shadow.kernel_root || !lg->shadow.user_root)
+		return -ENOMEM;
+	lg->shadow.kernel_root[LG_SWITCHER_PGD_INDEX] = lg_switcher_pgd_entry();
+	lg->shadow.user_root[LG_SWITCHER_PGD_INDEX] = lg_switcher_pgd_entry();
+	return 0;
+}
+
+/* Forget every translation: what a native full TLB flush does. */
+void lg_shadow_flush(struct lguest *lg)
+{
+	struct page *page, *next;
+	unsigned int i;
+
+	for (i = 0; i < PTRS_PER_PGD; i++) {
+		if (i == LG_SWITCHER_PGD_INDEX)
+			continue;
+		lg->shadow.kernel_root[i] = 0;
+		lg->shadow.user_root[i] = 0;
+	}
+	list_for_each_entry_safe(page, next, &lg->shadow.pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	lg->shadow.nr_pages = 0;
+}
+
+void lg_shadow_free(struct lguest *lg)
+{
+	if (lg->shadow.kernel_root)
+		lg_shadow_flush(lg);
+	free_page((unsigned long)lg->shadow.kernel_root);
+	free_page((unsigned long)lg->shadow.user_root);
+}
+
+u64 lg_shadow_root_pa(struct lguest *lg)
+{
+	return __pa(lg->user_mode ? lg->shadow.user_root :
+		    lg->shadow.kernel_root);
+}
+
+/* The shadow leaf for va under root, optionally creating the tables. */
+static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
+{
+	u64 *table = root;
+	int level;
+
+	for (level = 4; level > 1; level--) {
+		u64 *entry = &table[level_index(va, level)];
+
+		if (!(*entry & _PAGE_PRESENT)) {
+			u64 *next;
+
+			if (!create)
+				return NULL;
+			next = alloc_shadow_table(lg);
+			if (!next)
+				return NULL;
+			*entry = __pa(next) | SHADOW_TABLE;
+		}
+		table = __va(*entry & LG_ADDR_MASK);
+	}
+	return &table[level_index(va, 1)];
+}
+
+/* Forget one page's translations: what INVLPG does natively. */
+void lg_shadow_invlpg(struct lguest *lg, u64 va)
+{
+	u64 *leaf;
+
+	leaf = shadow_leaf(lg, lg->shadow.kernel_root, va, false);
+	if (leaf)
+		*leaf = 0;
+	leaf = shadow_leaf(lg, lg->shadow.user_root, va, false);
+	if (leaf)
+		*leaf = 0;
+}
+
+/*
+ * A page fault from the guest.  Returns 0 when the shadow now maps the
+ * page, or the error code the guest itself must see (with the cr2 of the
+ * fault), or -EFAULT/-ENOMEM on a host-side failure.  An access to the
+ * device window returns LG_PF_MMIO with the guest-physical address in *gpa.
+ */
+int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
+{
+	u32 access = hw_errcode & (LG_PF_WRITE | LG_PF_INSTR);
+	struct lg_walk w;
+	struct page *page;
+	u64 *leaf, pte;
+	int r;
+
+	if (lg->user_mode)
+		access |= LG_PF_USER;
+	r = lg_walk(lg, va, access, &w);
+	if (r)
+		return r;
+	if (gpa_is_mmio(lg, w.gpa)) {
+		*gpa = w.gpa;
+		return LG_PF_MMIO;
+	}
+	page = lg_guest_page(lg, w.gpa);
+	if (!page)
+		return lg_gpa_is_ram(lg, w.gpa, 1) ? -EFAULT :
+		       access | LG_PF_PROT | LG_PF_RSVD;
+
+	pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	if (w.writable && w.dirty)
+		pte |= _PAGE_RW | _PAGE_DIRTY;
+	if (w.nx)
+		pte |= _PAGE_NX & __supported_pte_mask;
+	leaf = shadow_leaf(lg, lg->user_mode ? lg->shadow.user_root :
+			   lg->shadow.kernel_root, va, true);
+	if (!leaf)
+		return -ENOMEM;
+	*leaf = pte;
+	return 0;
+}
+
+/*
+ * Copy between the guest's virtual memory (as its kernel sees it) and ours,
+ * page by page through the guest's own tables.
+ */
+static int copy_guest(struct lguest *lg, u64 gva, void *buf, size_t len,
+		      bool to_guest)
+{
+	while (len) {
+		size_t chunk = min_t(size_t, len, PAGE_SIZE - (gva & ~PAGE_MASK));
+		struct lg_walk w;
+		void __user *p;
+
+		if (lg_walk(lg, gva, to_guest ? LG_PF_WRITE : 0, &w) ||
+		    !lg_gpa_is_ram(lg, w.gpa, chunk))
+			return -EFAULT;
+		p = (void __user *)(lg->mem_base + w.gpa);
+		if (to_guest ? copy_to_user(p, buf, chunk) :
+			       copy_from_user(buf, p, chunk))
+			return -EFAULT;
+		gva += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len)
+{
+	return copy_guest(lg, gva, dst, len, false);
+}
+
+int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len)
+{
+	return copy_guest(lg, gva, (void *)src, len, true);
+}

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * switcher.c - building the switcher and running the guest once through it.
+ *
+ * At load time we copy the switcher text (switcher_64.S) into pages of our
+ * own and give every host CPU a region in the hypervisor hole: the text
+ * again, a state page holding a GDT, a TSS and the saved registers, an IDT
+ * whose 256 gates all point into that CPU's copy of the text, and IST
+ * stacks.  One page-table branch (PDPT -> PD -> PTs) maps all regions; it
+ * is hung into the top level of every shadow page table and, while a guest
+ * exists, into its launcher's page table too.
+ *
+ * lg_run_guest_once() is the only door into the guest: it fills the state
+ * page, swaps the few MSRs that would otherwise lead the guest into the
+ * host (SYSCALL's LSTAR, STAR and mask; SYSENTER's CS), swaps the FPU state
+ * and calls the switcher; when the switcher returns it replays to the host
+ * any interrupt, NMI or machine check that hit while the guest ran.
+ */
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
+#include <linux/cpumask.h>
+#include <linux/smp.h>
+#include <linux/io.h>
+#include <asm/desc.h>
+#include <asm/trapnr.h>
+#include <asm/msr.h>
+#include <asm/pgtable.h>
+#include <asm/tlbflush.h>
+#include <asm/irq_vectors.h>
+#include <asm/processor.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/types.h>
+#include <asm/pkru.h>
+#include "lg.h"
+
+extern const char lg_switcher_start[], lg_switcher_end[];
+extern const u64 lg_switcher_offset_vectors, lg_switcher_offset_enter;
+extern const u64 lg_switcher_offset_syscall;
+extern const char lg_host_vectors[];
+
+/* Upper-level and leaf flags for switcher mappings: never user-visible. */
+#define SW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED)
+#define SW_TEXT		(_PAGE_PRESENT | _PAGE_ACCESSED)
+#define SW_DATA		(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | \
+			 _PAGE_DIRTY)
+
+static struct page *text_pages[LG_SWITCHER_TEXT_PAGES];
+static struct page **cpu_pages;		/* per CPU: LG_REGION_PAGES - text */
+static u64 *sw_pdpt, *sw_pd;
+static u64 **sw_pts;
+static unsigned int nr_sw_pts;
+static u64 guest_fpu_mask;
+static unsigned int guest_fpu_size;
+
+/* The page-table entry that hangs the switcher into a top-level table. */
+u64 lg_switcher_pgd_entry(void)
+{
+	return __pa(sw_pdpt) | SW_TABLE;
+}
+
+static unsigned long region_base(unsigned int cpu)
+{
+	return LG_SWITCHER_BASE + (unsigned long)cpu * LG_SWITCHER_STRIDE;
+}
+
+static struct page *cpu_page(unsigned int cpu, unsigned int page)
+{
+	return cpu_pages[cpu * (LG_REGION_PAGES - LG_SWITCHER_TEXT_PAGES) +
+			 page - LG_SWITCHER_TEXT_PAGES];
+}
+
+static void *state_page(unsigned int cpu)
+{
+	return page_address(cpu_page(cpu, LG_PAGE_STATE));
+}
+
+#define STATE(p, off, type)	(*(type *)((char *)(p) + (off)))
+
+bool lg_canonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) == addr;
+}
+
+static void map_switcher_page(unsigned int cpu, unsigned int page,
+			      struct page *pg, u64 flags)
+{
+	unsigned long idx = (unsigned long)cpu * (LG_SWITCHER_STRIDE /
+						 PAGE_SIZE) + page;
+
+	sw_pts[idx / PTRS_PER_PTE][idx % PTRS_PER_PTE] =
+		page_to_phys(pg) | (flags & __supported_pte_mask);
+}
+
+static void set_gdt_entry(void *state, unsigned int i, u64 desc)
+{
+	STATE(state, SW_GDT + i * 8, u64) = desc;
+}
+
+static void set_gate(gate_desc *gate, unsigned long addr, unsigned int ist,
+		     unsigned int dpl)
+{
+	memset(gate, 0, sizeof(*gate));
+	gate->offset_low = addr & 0xffff;
+	gate->offset_middle = (addr >> 16) & 0xffff;
+	gate->offset_high = addr >> 32;
+	gate->segment = LG_SEL_HOST_CS;
+	gate->bits.ist = ist;
+	gate->bits.type = GATE_INTERRUPT;
+	gate->bits.dpl = dpl;
+	gate->bits.p = 1;
+}
+
+/*
+ * A CPU's GDT, TSS and IDT.  The GDT has a 64-bit code segment at DPL 3 for
+ * the guest kernel and the usual user segments; there is deliberately no
+ * 32-bit code segment, so the guest cannot reach compatibility mode.  The
+ * TSS's I/O bitmap offset lies beyond its limit: every port is refused.
+ */
+static void init_cpu_tables(unsigned int cpu)
+{
+	void *state = state_page(cpu);
+	unsigned long base = region_base(cpu);
+	unsigned long tss = base + LG_PAGE_STATE * PAGE_SIZE + SW_TSS;
+	struct x86_hw_tss *hw_tss = state + SW_TSS;
+	gate_desc *idt = page_address(cpu_page(cpu, LG_PAGE_IDT));
+	struct desc_ptr *dp;
+	unsigned int v, ist;
+
+	set_gdt_entry(state, LG_GDT_GUEST_KERNEL_CS, 0x00affb000000ffffULL);
+	set_gdt_entry(state, LG_GDT_HOST_CS, 0x00af9b000000ffffULL);
+	set_gdt_entry(state, LG_GDT_HOST_DS, 0x00cf93000000ffffULL);
+	set_gdt_entry(state, LG_GDT_USER_DS, 0x00cff3000000ffffULL);
+	set_gdt_entry(state, LG_GDT_USER_CS, 0x00affb000000ffffULL);
+	/* 64-bit available TSS: limit 0x67, type 9, present. */
+	set_gdt_entry(state, LG_GDT_TSS, 0x67 | ((tss & 0xffffffULL) << 16) |
+		      (0x89ULL << 40) | ((tss >> 24) & 0xff) << 56);
+	set_gdt_entry(state, LG_GDT_TSS + 1, tss >> 32);
+
+	hw_tss->sp0 = base + LG_PAGE_STATE * PAGE_SIZE + SW_REGS_TOP;
+	hw_tss->ist[0] = base + (LG_PAGE_IST_DF + 1) * PAGE_SIZE;
+	hw_tss->ist[1] = base + (LG_PAGE_IST_NMI + 1) * PAGE_SIZE;
+	hw_tss->ist[2] = base + (LG_PAGE_IST_MC + 1) * PAGE_SIZE;
+	hw_tss->io_bitmap_base = sizeof(struct x86_hw_tss);
+
+	for (v = 0; v < 256; v++) {
+		ist = v == X86_TRAP_DF ? 1 : v == X86_TRAP_NMI ? 2 :
+		      v == X86_TRAP_MC ? 3 : 0;
+		/* int3 stays usable by the guest, as on native. */
+		set_gate(&idt[v], base + lg_switcher_offset_vectors + v * 16,
+			 ist, v == X86_TRAP_BP ? 3 : 0);
+	}
+
+	dp = state + SW_GDT_DESC;
+	dp->size = LG_GDT_ENTRIES * 8 - 1;
+	dp->address = base + LG_PAGE_STATE * PAGE_SIZE + SW_GDT;
+	dp = state + SW_IDT_DESC;
+	dp->size = 256 * sizeof(gate_desc) - 1;
+	dp->address = base + LG_PAGE_IDT * PAGE_SIZE;
+}
+
+static u64 *alloc_table(void)
+{
+	return (u64 *)get_zeroed_page(GFP_KERNEL);
+}
+
+static int alloc_switcher_tables(unsigned int nr_cpus)
+{
+	unsigned long pages = (unsigned long)nr_cpus *
+			      (LG_SWITCHER_STRIDE / PAGE_SIZE);
+	unsigned int i;
+
+	nr_sw_pts = DIV_ROUND_UP(pages, PTRS_PER_PTE);
+	if (nr_sw_pts > PTRS_PER_PMD)
+		return -E2BIG;
+	sw_pdpt = alloc_table();
+	sw_pd = alloc_table();
+	sw_pts = kcalloc(nr_sw_pts, sizeof(*sw_pts), GFP_KERNEL);
+	if (!sw_pdpt || !sw_pd || !sw_pts)
+		return -ENOMEM;
+	sw_pdpt[0] = __pa(sw_pd) | SW_TABLE;
+	for (i = 0; i < nr_sw_pts; i++) {
+		sw_pts[i] = alloc_table();
+		if (!sw_pts[i])
+			return -ENOMEM;
+		sw_pd[i] = __pa(sw_pts[i]) | SW_TABLE;
+	}
+	return 0;
+}
+
+static void setup_guest_fpu_format(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE)) {
+		guest_fpu_size = 512;		/* FXSAVE area */
+		return;
+	}
+	/* Features whose use traps through XFD stay out of the guest. */
+	guest_fpu_mask = xgetbv(XCR_XFEATURE_ENABLED_MASK) &
+			 ~XFEATURE_MASK_XTILE;
+	cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
+	guest_fpu_size = ebx;
+}
+
+int lg_switcher_init(void)
+{
+	unsigned int nr_cpus = nr_cpu_ids, cpu, p, i;
+	unsigned int per_cpu = LG_REGION_PAGES - LG_SWITCHER_TEXT_PAGES;
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct lg_regs) != LG_REGS_SIZE);
+	BUILD_BUG_ON(SW_TSS + sizeof(struct x86_hw_tss) > SW_HOST_RSP);
+	if (lg_switcher_end - lg_switcher_start !=
+	    LG_SWITCHER_TEXT_PAGES * PAGE_SIZE)
+		return -EINVAL;
+
+	err = alloc_switcher_tables(nr_cpus);
+	if (err)
+		return err;
+	for (i = 0; i < LG_SWITCHER_TEXT_PAGES; i++) {
+		text_pages[i] = alloc_page(GFP_KERNEL);
+		if (!text_pages[i])
+			return -ENOMEM;
+		memcpy(page_address(text_pages[i]),
+		       lg_switcher_start + i * PAGE_SIZE, PAGE_SIZE);
+	}
+	cpu_pages = kcalloc(nr_cpus * per_cpu, sizeof(*cpu_pages), GFP_KERNEL);
+	if (!cpu_pages)
+		return -ENOMEM;
+	for (i = 0; i < nr_cpus * per_cpu; i++) {
+		cpu_pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!cpu_pages[i])
+			return -ENOMEM;
+	}
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		for (i = 0; i < LG_SWITCHER_TEXT_PAGES; i++)
+			map_switcher_page(cpu, i, text_pages[i], SW_TEXT);
+		for (p = LG_SWITCHER_TEXT_PAGES; p < LG_REGION_PAGES; p++)
+			map_switcher_page(cpu, p, cpu_page(cpu, p),
+					  SW_DATA | _PAGE_NX);
+		init_cpu_tables(cpu);
+	}
+	setup_guest_fpu_format();
+	return 0;
+}
+
+static void flush_this_cpu(void *unused)
+{
+	__flush_tlb_all();
+}
+
+void lg_switcher_exit(void)
+{
+	unsigned int i, per_cpu = LG_REGION_PAGES - LG_SWITCHER_TEXT_PAGES;
+
+	/* No CPU may keep a translation of pages we are about to free. */
+	on_each_cpu(flush_this_cpu, NULL, 1);
+	if (cpu_pages) {
+		for (i = 0; i < nr_cpu_ids * per_cpu; i++)
+			if (cpu_pages[i])
+				__free_page(cpu_pages[i]);
+		kfree(cpu_pages);
+	}
+	for (i = 0; i < LG_SWITCHER_TEXT_PAGES; i++)
+		if (text_pages[i])
+			__free_page(text_pages[i]);
+	if (sw_pts) {
+		for (i = 0; i < nr_sw_pts; i++)
+			free_page((unsigned long)sw_pts[i]);
+		kfree(sw_pts);
+	}
+	free_page((unsigned long)sw_pd);
+	free_page((unsigned long)sw_pdpt);
+}
+
+/*
+ * The launcher's top-level table gets the switcher entry for as long as one
+ * of its guests lives: the switcher's first and last instructions run on
+ * the host's page tables, at the switcher's address.  The slot lies in the
+ * hypervisor hole, which no process uses, so nothing else notices it.
+ */
+int lg_switcher_map_mm(struct mm_struct *mm)
+{
+	u64 *slot = (u64 *)mm->pgd + LG_SWITCHER_PGD_INDEX;
+	u64 entry = lg_switcher_pgd_entry();
+
+	if (*slot && *slot != entry)
+		return -EBUSY;
+	WRITE_ONCE(*slot, entry);
+	return 0;
+}
+
+void lg_switcher_unmap_mm(struct mm_struct *mm)
+{
+	WRITE_ONCE(*((u64 *)mm->pgd + LG_SWITCHER_PGD_INDEX), 0);
+}
+
+int lg_fpu_init(struct lguest *lg)
+{
+	lg->fpu = kzalloc(max(guest_fpu_size, 512U) + 64, GFP_KERNEL);
+	if (!lg->fpu)
+		return -ENOMEM;
+	/* A zeroed area is the init state, except MXCSR's exception masks. */
+	*(u32 *)(PTR_ALIGN(lg->fpu, 64) + 24) = MXCSR_DEFAULT;
+	return 0;
+}
+
+void lg_fpu_free(struct lguest *lg)
+{
+	kfree(lg->fpu);
+}
+
+static void guest_fpu_load(struct lguest *lg)
+{
+	void *area = PTR_ALIGN(lg->fpu, 64);
+
+	if (guest_fpu_mask)
+		asm volatile("xrstor64 %0" : : "m" (*(u8 *)area),
+			     "a" ((u32)guest_fpu_mask),
+			     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
+	else
+		asm volatile("fxrstor64 %0" : : "m" (*(u8 *)area));
+}
+
+static void guest_fpu_save(struct lguest *lg)
+{
+	void *area = PTR_ALIGN(lg->fpu, 64);
+
+	if (guest_fpu_mask)
+		asm volatile("xsave64 %0" : "+m" (*(u8 *)area)
+			     : "a" ((u32)guest_fpu_mask),
+			     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
+	else
+		asm volatile("fxsave64 %0" : "+m" (*(u8 *)area));
+}
+
+/* Host MSRs that would lead a guest instruction into the host. */
+struct host_msrs {
+	u64 lstar, star, fmask, sysenter_cs;
+	u32 pkru;
+};
+
+static void swap_msrs_to_guest(struct host_msrs *h, unsigned int cpu)
+{
+	rdmsrl(MSR_LSTAR, h->lstar);
+	rdmsrl(MSR_STAR, h->star);
+	rdmsrl(MSR_SYSCALL_MASK, h->fmask);
+	rdmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
+	wrmsrl(MSR_LSTAR, region_base(cpu) + lg_switcher_offset_syscall);
+	wrmsrl(MSR_STAR, (u64)LG_SEL_HOST_CS << 32);
+	/* SYSCALL enters the switcher with interrupts off, like the host. */
+	wrmsrl(MSR_SYSCALL_MASK, X86_EFLAGS_TF | X86_EFLAGS_DF |
+	       X86_EFLAGS_IF | X86_EFLAGS_IOPL | X86_EFLAGS_AC |
+	       X86_EFLAGS_NT);
+	/* SYSENTER with a null CS raises #GP instead of entering the host. */
+	wrmsrl(MSR_IA32_SYSENTER_CS, 0);
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE))
+		h->pkru = rdpkru();
+}
+
+static void swap_msrs_to_host(const struct host_msrs *h)
+{
+	wrmsrl(MSR_LSTAR, h->lstar);
+	wrmsrl(MSR_STAR, h->star);
+	wrmsrl(MSR_SYSCALL_MASK, h->fmask);
+	wrmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE) && rdpkru() != h->pkru)
+		wrpkru(h->pkru);
+}
+
+static void fill_state_page(struct lguest *lg, void *state)
+{
+	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
+
+	STATE(state, SW_HOST_CR3, u64) = __read_cr3();
+	native_store_gdt(state + SW_HOST_GDT);
+	*gdt_rw = *(struct desc_ptr *)(state + SW_HOST_GDT);
+	gdt_rw->address = (unsigned long)get_current_gdt_rw();
+	store_idt(state + SW_HOST_IDT);
+	rdmsrl(MSR_FS_BASE, STATE(state, SW_HOST_FS_BASE, u64));
+	rdmsrl(MSR_GS_BASE, STATE(state, SW_HOST_GS_BASE, u64));
+
+	STATE(state, SW_GUEST_CR3, u64) = lg_shadow_root_pa(lg);
+	STATE(state, SW_GUEST_FS_BASE, u64) = lg->fs_base;
+	STATE(state, SW_GUEST_GS_BASE, u64) = lg->user_mode ?
+		lg->gs_base_user : lg->gs_base_kernel;
+	memcpy(state + SW_GUEST_SEGS, lg->segs, sizeof(lg->segs));
+	lg->regs.cs = lg->user_mode ? LG_SEL_USER_CS : LG_SEL_GUEST_KERNEL_CS;
+	lg->regs.ss = LG_SEL_USER_DS;
+	STATE(state, SW_GUEST_CS, u64) = lg->regs.cs;
+	STATE(state, SW_SWITCHER_FAULT, u64) = 0;
+	memcpy(state + SW_REGS, &lg->regs, sizeof(lg->regs));
+}
+
+static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
+{
+	memcpy(&lg->regs, state + SW_REGS, sizeof(lg->regs));
+	*cr2 = STATE(state, SW_CR2, u64);
+	lg->fs_base = STATE(state, SW_GUEST_FS_BASE, u64);
+	if (lg->user_mode)
+		lg->gs_base_user = STATE(state, SW_GUEST_GS_BASE, u64);
+	else
+		lg->gs_base_kernel = STATE(state, SW_GUEST_GS_BASE, u64);
+	memcpy(lg->segs, state + SW_GUEST_SEGS, sizeof(lg->segs));
+}
+
+/* Run "int $vector" on the host: its own handler, its own IDT. */
+static void replay_to_host(unsigned int vector)
+{
+	void (*stub)(void) = (void *)(lg_host_vectors + 8 * vector);
+
+	stub();
+}
+
+/* Events that belong to the host, not to the guest. */
+static bool host_event(unsigned int trap)
+{
+	return trap == X86_TRAP_NMI || trap == X86_TRAP_MC ||
+	       (trap >= FIRST_EXTERNAL_VECTOR && trap < 256);
+}
+
+/*
+ * Enter the guest once and come back with the trap number that ended the
+ * run (and the page-fault address).  Host events are already handled when
+ * this returns (LG_TRAP_HOST); the caller deals with everything else.
+ * LG_TRAP_ENTRY_FAULT means the switcher faulted while entering the guest:
+ * the guest's state was unacceptable to the CPU.
+ */
+unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
+{
+	struct host_msrs host;
+	unsigned int cpu, trap;
+	void *state;
+	u64 fault, nmi, mc;
+
+	kernel_fpu_begin();
+	local_irq_disable();
+	cpu = smp_processor_id();
+	state = state_page(cpu);
+	fill_state_page(lg, state);
+	swap_msrs_to_guest(&host, cpu);
+	guest_fpu_load(lg);
+
+	((void (*)(void))(region_base(cpu) + lg_switcher_offset_enter))();
+
+	guest_fpu_save(lg);
+	swap_msrs_to_host(&host);
+	/*
+	 * A fault while entering was pushed over the register area: then
+	 * the registers we copied in are still the right ones.
+	 */
+	fault = STATE(state, SW_SWITCHER_FAULT, u64);
+	if (!fault)
+		read_state_page(lg, state, cr2);
+	trap = lg->regs.trapnum;
+	nmi = xchg(&STATE(state, SW_NMI_PENDING, u64), 0);
+	mc = xchg(&STATE(state, SW_MC_PENDING, u64), 0);
+
+	if (nmi)
+		replay_to_host(X86_TRAP_NMI);
+	if (mc)
+		replay_to_host(X86_TRAP_MC);
+	if (!fault && host_event(trap))
+		replay_to_host(trap);
+	local_irq_enable();
+	kernel_fpu_end();
+
+	if (fault)
+		return LG_TRAP_ENTRY_FAULT;
+	return host_event(trap) ? LG_TRAP_HOST : trap;
+}

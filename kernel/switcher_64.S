@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * switcher_64.S - the code that moves a CPU between the host and a guest.
+ *
+ * This text is never run where the module loader put it.  lg.ko copies it
+ * into the switcher pages (see switcher_layout.h) and every CPU runs it from
+ * its own region, where the CPU's state page lies LG_PAGE_STATE pages after
+ * the start of the text.  So every data reference below is %rip-relative to
+ * "SW(field)", which the assembler resolves to a fixed displacement: no
+ * relocation, no register needed to find the per-CPU data.
+ *
+ * Going in (lg_switch_to_guest, called from C with interrupts off):
+ *   save the host's callee-saved registers and stack pointer, load our IDT,
+ *   GDT and TSS, the shadow page table, the guest's segment bases, pop the
+ *   guest's registers from the state page and IRETQ to CPL 3.
+ *
+ * Coming out (any IDT vector, or SYSCALL through our LSTAR): the CPU stacks
+ * the guest's frame at TSS.rsp0, which is the top of the register area in
+ * the state page, so pushing the general registers completes a struct
+ * lg_regs in place.  Then the host's bases, page table, GDT, TSS and IDT
+ * come back and we return to the C caller, which reads the trap number.
+ *
+ * Three events can hit the switcher itself, at CPL 0:
+ *   NMI and #MC use IST stacks; they are noted in the state page and
+ *   replayed to the host by the C code once we are back;
+ *   any other exception means we could not enter the guest (for instance
+ *   an IRETQ that faults); we note its vector and unwind to the host.
+ */
+#include <linux/linkage.h>
+#include <asm/msr-index.h>
+#include "switcher_layout.h"
+
+#define SW(off)		(lg_switcher_start + LG_PAGE_STATE * 4096 + (off))
+#define STATE_PAGE	(lg_switcher_start + LG_PAGE_STATE * 4096)
+
+	.section .rodata.lg_switcher, "a"
+	.balign 4096
+SYM_DATA_START(lg_switcher_start)
+
+/*
+ * Page 0: one 16-byte stub per IDT vector.  Each leaves the same two words
+ * on the stack, the error code (a zero where the CPU pushes none) and the
+ * vector, so that the stack looks the same for every event.
+ */
+lg_switcher_vectors:
+	vec = 0
+	.rept 256
+	.balign 16
+	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || \
+	    (vec == 21) || (vec == 29) || (vec == 30)
+	.else
+	pushq	$0
+	.endif
+	pushq	$vec
+	.if (vec == 2) || (vec == 8) || (vec == 18)
+	jmp	ist_common
+	.else
+	jmp	vector_common
+	.endif
+	vec = vec + 1
+	.endr
+
+/* Page 1: the world switch itself. */
+	.balign 4096
+
+/*
+ * void lg_switch_to_guest(void): C calls this at its CPU's copy, with
+ * interrupts disabled, after filling the state page.
+ */
+lg_switch_to_guest:
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	movq	%rsp, SW(SW_HOST_RSP)(%rip)
+
+	movw	%ds, SW(SW_HOST_SEGS + 0)(%rip)
+	movw	%es, SW(SW_HOST_SEGS + 2)(%rip)
+	movw	%fs, SW(SW_HOST_SEGS + 4)(%rip)
+	movw	%gs, SW(SW_HOST_SEGS + 6)(%rip)
+
+	/*
+	 * Our IDT first: from here on an NMI lands in our stubs, which need
+	 * nothing from the host.  Then the GDT, and the TSS, whose busy bit
+	 * we clear since LTR refuses a busy TSS.
+	 */
+	lidt	SW(SW_IDT_DESC)(%rip)
+	lgdt	SW(SW_GDT_DESC)(%rip)
+	andb	$~0x02, SW(SW_GDT + LG_GDT_TSS * 8 + 5)(%rip)
+	movl	$LG_SEL_TSS, %eax
+	ltr	%ax
+
+	/* The guest's address space: we are mapped there at this address. */
+	movq	SW(SW_GUEST_CR3)(%rip), %rax
+	movq	%rax, %cr3
+
+	/*
+	 * Selectors before bases: loading a selector may reload the base.
+	 * The guest's selectors were all loaded by the guest itself against
+	 * this GDT, so they are valid here.
+	 */
+	movw	SW(SW_GUEST_SEGS + 0)(%rip), %ds
+	movw	SW(SW_GUEST_SEGS + 2)(%rip), %es
+	movw	SW(SW_GUEST_SEGS + 4)(%rip), %fs
+	movw	SW(SW_GUEST_SEGS + 6)(%rip), %gs
+	movl	$MSR_FS_BASE, %ecx
+	movl	SW(SW_GUEST_FS_BASE)(%rip), %eax
+	movl	SW(SW_GUEST_FS_BASE + 4)(%rip), %edx
+	wrmsr
+	movl	$MSR_GS_BASE, %ecx
+	movl	SW(SW_GUEST_GS_BASE)(%rip), %eax
+	movl	SW(SW_GUEST_GS_BASE + 4)(%rip), %edx
+	wrmsr
+
+	/* Pop struct lg_regs, skip trap number and error code, and go. */
+	leaq	SW(SW_REGS)(%rip), %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rax
+	popq	%rcx
+	popq	%rdx
+	popq	%rsi
+	popq	%rdi
+	addq	$16, %rsp
+	iretq
+
+/*
+ * SYSCALL from the guest (a hypercall from guest-kernel mode, or a system
+ * call from guest-user mode).  The CPU switched neither stack nor anything
+ * else: rcx holds the return rip and r11 the rflags.  Build the same frame
+ * an interrupt would have built, on the register area.
+ */
+lg_syscall_entry:
+	movq	%rsp, SW(SW_SCRATCH)(%rip)
+	leaq	SW(SW_REGS_TOP)(%rip), %rsp
+	pushq	$LG_SEL_USER_DS
+	pushq	SW(SW_SCRATCH)(%rip)
+	pushq	%r11
+	pushq	SW(SW_GUEST_CS)(%rip)
+	pushq	%rcx
+	pushq	$0
+	pushq	$LG_TRAP_SYSCALL
+	jmp	guest_exit
+
+/*
+ * An IDT vector: from the guest (CPL 3) the frame already sits on the
+ * register area; at CPL 0 we were entering the guest and something failed.
+ */
+vector_common:
+	testb	$3, 24(%rsp)
+	jz	switcher_fault
+	jmp	guest_exit
+
+/*
+ * NMI, #DF and #MC arrive on their own IST stacks.  From the guest, copy
+ * the seven words into the register area and carry on as for any vector.
+ * Inside the switcher, note NMI/#MC for the host and return at once.
+ */
+ist_common:
+	testb	$3, 24(%rsp)
+	jz	ist_in_switcher
+	pushq	%rax
+	movq	8(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM)(%rip)
+	movq	16(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 8)(%rip)
+	movq	24(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 16)(%rip)
+	movq	32(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 24)(%rip)
+	movq	40(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 32)(%rip)
+	movq	48(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 40)(%rip)
+	movq	56(%rsp), %rax
+	movq	%rax, SW(SW_REGS_TRAPNUM + 48)(%rip)
+	popq	%rax
+	leaq	SW(SW_REGS_TRAPNUM)(%rip), %rsp
+	jmp	guest_exit
+
+ist_in_switcher:
+	cmpq	$2, (%rsp)
+	jne	1f
+	movq	$1, SW(SW_NMI_PENDING)(%rip)
+	addq	$16, %rsp
+	iretq
+1:	cmpq	$18, (%rsp)
+	jne	2f
+	movq	$1, SW(SW_MC_PENDING)(%rip)
+	addq	$16, %rsp
+	iretq
+	/* A double fault inside the switcher: nothing sane is left. */
+2:	cli
+	hlt
+	jmp	2b
+
+/* Entering the guest faulted: record the vector and unwind to the host. */
+switcher_fault:
+	movq	(%rsp), %rax
+	movq	%rax, SW(SW_SWITCHER_FAULT)(%rip)
+	jmp	restore_host_segments
+
+guest_exit:
+	pushq	%rdi
+	pushq	%rsi
+	pushq	%rdx
+	pushq	%rcx
+	pushq	%rax
+	pushq	%r8
+	pushq	%r9
+	pushq	%r10
+	pushq	%r11
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+
+	/* A page fault's address, before anything can fault again. */
+	movq	%cr2, %rax
+	movq	%rax, SW(SW_CR2)(%rip)
+
+	movl	$MSR_FS_BASE, %ecx
+	rdmsr
+	movl	%eax, SW(SW_GUEST_FS_BASE)(%rip)
+	movl	%edx, SW(SW_GUEST_FS_BASE + 4)(%rip)
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	movl	%eax, SW(SW_GUEST_GS_BASE)(%rip)
+	movl	%edx, SW(SW_GUEST_GS_BASE + 4)(%rip)
+	movw	%ds, SW(SW_GUEST_SEGS + 0)(%rip)
+	movw	%es, SW(SW_GUEST_SEGS + 2)(%rip)
+	movw	%fs, SW(SW_GUEST_SEGS + 4)(%rip)
+	movw	%gs, SW(SW_GUEST_SEGS + 6)(%rip)
+
+restore_host_segments:
+	movw	SW(SW_HOST_SEGS + 0)(%rip), %ds
+	movw	SW(SW_HOST_SEGS + 2)(%rip), %es
+	movw	SW(SW_HOST_SEGS + 4)(%rip), %fs
+	movw	SW(SW_HOST_SEGS + 6)(%rip), %gs
+	movl	$MSR_FS_BASE, %ecx
+	movl	SW(SW_HOST_FS_BASE)(%rip), %eax
+	movl	SW(SW_HOST_FS_BASE + 4)(%rip), %edx
+	wrmsr
+	movl	$MSR_GS_BASE, %ecx
+	movl	SW(SW_HOST_GS_BASE)(%rip), %eax
+	movl	SW(SW_HOST_GS_BASE + 4)(%rip), %edx
+	wrmsr
+
+	movq	SW(SW_HOST_CR3)(%rip), %rax
+	movq	%rax, %cr3
+	/*
+	 * The host's GDT is mapped read-only, and LTR writes the busy bit:
+	 * load the writable alias for the LTR, then the usual one.  The IDT
+	 * comes last, so an NMI in between still finds our stubs.
+	 */
+	lgdt	SW(SW_HOST_GDT_RW)(%rip)
+	movq	SW(SW_HOST_GDT_RW + 2)(%rip), %rax
+	andb	$~0x02, (LG_GDT_TSS * 8 + 5)(%rax)
+	movl	$LG_SEL_TSS, %eax
+	ltr	%ax
+	lgdt	SW(SW_HOST_GDT)(%rip)
+	lidt	SW(SW_HOST_IDT)(%rip)
+
+	movq	SW(SW_HOST_RSP)(%rip), %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	ret
+
+	.balign 4096
+SYM_DATA_END_LABEL(lg_switcher_start, SYM_L_GLOBAL, lg_switcher_end)
+
+/* Offsets of the entry points, for the C side. */
+	.section .rodata, "a"
+SYM_DATA(lg_switcher_offset_vectors, .quad lg_switcher_vectors - lg_switcher_start)
+SYM_DATA(lg_switcher_offset_enter, .quad lg_switch_to_guest - lg_switcher_start)
+SYM_DATA(lg_switcher_offset_syscall, .quad lg_syscall_entry - lg_switcher_start)
+
+/*
+ * Host interrupts that arrived while the guest ran were taken by our IDT,
+ * so the host's handler has not run and the local APIC waits for its EOI.
+ * Back in the host, C calls lg_host_vectors + 8 * vector with interrupts
+ * off: "int $vector" runs the host's own handler through the host's IDT
+ * with a genuine frame, exactly as if the interrupt had just arrived.
+ */
+	.text
+	.balign 8
+SYM_CODE_START(lg_host_vectors)
+	vec = 0
+	.rept 256
+	.balign 8
+	int	$vec
+	RET
+	vec = vec + 1
+	.endr
+SYM_CODE_END(lg_host_vectors)

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * switcher_layout.h - where things live inside the switcher, for both the
+ * assembly that switches worlds and the C that prepares it.
+ *
+ * The switcher is a small window of module-owned pages in the x86-64
+ * "hypervisor hole" (0xffff800000000000..0xffff87ffffffffff), which Linux
+ * never uses.  The same pages appear at the same address in the host's page
+ * tables and in every shadow page table we build for a guest, so the code
+ * that reloads %cr3 keeps running across the reload.
+ *
+ * Each host CPU owns one region of LG_SWITCHER_STRIDE bytes:
+ *
+ *	+0 pages	the switcher text (LG_SWITCHER_TEXT_PAGES), one physical
+ *			copy mapped again into every region
+ *	+2		the CPU's state page: GDT, TSS, saved host state, the
+ *			guest's registers (ending at the page's end: TSS.rsp0)
+ *	+3		the CPU's IDT (256 gates of 16 bytes)
+ *	+4, +5, +6	IST stacks for #DF, NMI and #MC
+ *
+ * Mapping the text again in front of each CPU's data lets the text reach
+ * "its" CPU's data with plain %rip-relative addressing: no per-CPU register
+ * is needed, which matters because a SYSCALL from the guest arrives with
+ * every register still holding guest values.
+ */
+#ifndef LG_SWITCHER_LAYOUT_H
+#define LG_SWITCHER_LAYOUT_H
+
+#define LG_SWITCHER_BASE	0xffff800000000000
+#define LG_SWITCHER_PGD_INDEX	256
+#define LG_SWITCHER_STRIDE	(16 * 4096)
+#define LG_SWITCHER_TEXT_PAGES	2
+
+#define LG_PAGE_STATE		2
+#define LG_PAGE_IDT		3
+#define LG_PAGE_IST_DF		4
+#define LG_PAGE_IST_NMI		5
+#define LG_PAGE_IST_MC		6
+#define LG_REGION_PAGES		7
+
+/* Offsets inside the state page. */
+#define SW_GDT			0x000	/* 16 descriptors */
+#define SW_TSS			0x080	/* struct x86_hw_tss, 104 bytes */
+#define SW_HOST_RSP		0x100
+#define SW_HOST_CR3		0x108
+#define SW_GUEST_CR3		0x110
+#define SW_HOST_FS_BASE		0x118
+#define SW_HOST_GS_BASE		0x120
+#define SW_GUEST_FS_BASE	0x128
+#define SW_GUEST_GS_BASE	0x130
+#define SW_SCRATCH		0x138
+#define SW_GUEST_CS		0x140
+#define SW_CR2			0x148
+#define SW_NMI_PENDING		0x150
+#define SW_MC_PENDING		0x158
+#define SW_SWITCHER_FAULT	0x160	/* vector of a fault inside us */
+#define SW_HOST_SEGS		0x168	/* ds, es, fs, gs: 4 x 16 bits */
+#define SW_GUEST_SEGS		0x170	/* ds, es, fs, gs: 4 x 16 bits */
+#define SW_HOST_GDT		0x180	/* struct desc_ptr (10 bytes) */
+#define SW_HOST_GDT_RW		0x190	/* writable alias, for ltr */
+#define SW_HOST_IDT		0x1a0
+#define SW_GDT_DESC		0x1b0
+#define SW_IDT_DESC		0x1c0
+
+/* The guest's registers, struct lg_regs, end exactly at the page's end. */
+#define LG_REGS_SIZE		(22 * 8)
+#define SW_REGS			(4096 - LG_REGS_SIZE)
+#define SW_REGS_TRAPNUM		(SW_REGS + 15 * 8)
+#define SW_REGS_TOP		4096
+
+/*
+ * The switcher's GDT mirrors Linux's layout where it matters: the SYSCALL
+ * MSR (STAR) derives CS and SS from one base, and the host's own
+ * __KERNEL_CS/__KERNEL_DS (0x10/0x18) stay valid while our GDT is loaded.
+ * Slot 1 (unused by a 64-bit host) becomes the guest kernel's code
+ * segment: 64-bit, DPL 3.
+ */
+#define LG_GDT_GUEST_KERNEL_CS	1
+#define LG_GDT_HOST_CS		2
+#define LG_GDT_HOST_DS		3
+#define LG_GDT_USER32_CS	4
+#define LG_GDT_USER_DS		5
+#define LG_GDT_USER_CS		6
+#define LG_GDT_TSS		8
+#define LG_GDT_ENTRIES		16
+
+#define LG_SEL_GUEST_KERNEL_CS	(LG_GDT_GUEST_KERNEL_CS * 8 + 3)
+#define LG_SEL_HOST_CS		(LG_GDT_HOST_CS * 8)
+#define LG_SEL_USER_DS		(LG_GDT_USER_DS * 8 + 3)
+#define LG_SEL_USER_CS		(LG_GDT_USER_CS * 8 + 3)
+#define LG_SEL_TSS		(LG_GDT_TSS * 8)
+
+/*
+ * Trap numbers above the 256 IDT vectors: SYSCALL from the guest, a fault
+ * inside the switcher while entering the guest, and a host event (an
+ * interrupt, NMI or #MC that hit while the guest ran, already replayed to
+ * the host by the time the C code sees it).
+ */
+#define LG_TRAP_SYSCALL		256
+#define LG_TRAP_ENTRY_FAULT	257
+#define LG_TRAP_HOST		258
+
+#endif /* LG_SWITCHER_LAYOUT_H */
