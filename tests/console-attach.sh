@@ -82,14 +82,16 @@ exit_code() { cat "$work/$session.rc" 2>/dev/null || echo "(still running)"; }
 mode_restored() { cmp -s "$work/$session.before" "$work/$session.after"; }
 
 # attach SESSION ARGS...: runs console-attach in a new terminal, recording the
-# terminal mode before and after, and its exit status.
+# terminal mode before and after, and its exit status (written last, so
+# "finished" means both are there).
 attach() {
 	session=$1
 	shift
 	: >"$work/peer.log"
 	tmux -L "$tmux_server" -f /dev/null new-session -d -s "$session" -x 120 -y 30 \
 		"stty -g >$work/$session.before; $LGBOX console-attach --run-dir $run_dir $*; \
-		 echo \$? >$work/$session.rc; stty -g >$work/$session.after; sleep 600"
+		 status=\$?; stty -g >$work/$session.after; echo \$status >$work/$session.rc; \
+		 sleep 600"
 	pane_tty=$(tmux -L "$tmux_server" display -p -t "$session" '#{pane_tty}')
 	pane_shell=$(tmux -L "$tmux_server" display -p -t "$session" '#{pane_pid}')
 	wait_for pane_shows "REPLAY: console-peer banner"

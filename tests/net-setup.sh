@@ -218,4 +218,17 @@ fi
 check_eq "teardown: pre-existing bridge kept" '"bridge"' "$(link_json br-keep '.[0].linkinfo.info_kind')"
 check_eq "teardown: state file removed" "no" "$([ -e "$state" ] && echo yes || echo no)"
 
+# A record teardown cannot undo (here: one it does not understand) is
+# reported and kept; everything else is still undone.
+net_setup bridge br-x
+sed -i '1a frobnicate lo' "$state"
+out=$(net_setup teardown 2>&1)
+status=$?
+check_eq "teardown: undoable record reported, exit 1" \
+	'1:lgbox net-setup: teardown: cannot undo "frobnicate lo" (kept in '"$state"'): Invalid argument' \
+	"$status:$out"
+check_eq "teardown: the rest is still undone" "" \
+	"$(in_host ip -j link show br-x 2>/dev/null | jq -r '.[0].ifname // empty')"
+check_eq "teardown: the failed record is kept" "frobnicate lo" "$(grep -v '^#' "$state")"
+
 [ $failures -eq 0 ]

@@ -269,10 +269,9 @@ static enum end_reason relay(struct attach *at, const sigset_t *wait_mask)
 			end = send_input(at);
 		if (end == STILL_ATTACHED && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			end = read_input(at);
-			/* Flush what preceded the detach key. */
-			while (end == DETACHED && at->pending_len &&
-			       send_input(at) == STILL_ATTACHED)
-				;
+			/* What preceded the detach key: one try, never wait for it. */
+			if (end == DETACHED && at->pending_len)
+				send_input(at);
 		}
 	}
 	return end;

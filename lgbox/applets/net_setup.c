@@ -850,26 +850,25 @@ static int cmd_teardown(struct net_ctx *ctx, int argc, char **argv)
 {
 	struct net_state *st = &ctx->state;
 	int failures = 0;
+	size_t i;
 
 	(void)argc;
 	(void)argv;
-	while (st->count) {
-		char *record = st->records[st->count - 1];
+	/* Newest first; a record that cannot be undone stays for a later try. */
+	for (i = st->count; i-- > 0;) {
+		char *record = st->records[i];
 		int err = undo_record(ctx, record);
 
 		if (err && !already_gone(err)) {
 			net_fail(ctx, err, "teardown: cannot undo \"%s\" (kept in %s)", record,
 				 st->path);
 			failures++;
-			/* Keep it at the bottom so the rest can still be undone. */
-			memmove(st->records + 1, st->records, (st->count - 1) * sizeof(*st->records));
-			st->records[0] = record;
-			if (failures == (int)st->count)
-				break;
 			continue;
 		}
 		net_note(ctx, "undone: %s", record);
 		free(record);
+		memmove(st->records + i, st->records + i + 1,
+			(st->count - i - 1) * sizeof(*st->records));
 		st->count--;
 		state_save(ctx);
 	}
