@@ -101,7 +101,11 @@ int net_usage(struct net_ctx *ctx, const char *fmt, ...)
 	return lgbox_usage_error("%s%s", ctx->where, msg);
 }
 
-/* Reports a failed operation with errno text and the kernel's own reason. */
+/*
+ * Reports a failed operation with errno text and the kernel's own reason
+ * (the extended ack of the last netlink exchange: callers failing outside
+ * netlink clear it first with not_netlink()).
+ */
 static __attribute__((format(printf, 3, 4)))
 int net_fail(struct net_ctx *ctx, int err, const char *fmt, ...)
 {
@@ -119,6 +123,12 @@ int net_fail(struct net_ctx *ctx, int err, const char *fmt, ...)
 	else
 		lgbox_warn("%s%s", ctx->where, msg);
 	return 1;
+}
+
+static struct net_ctx *not_netlink(struct net_ctx *ctx)
+{
+	ctx->nl.err_msg[0] = '\0';
+	return ctx;
 }
 
 static __attribute__((format(printf, 2, 3)))
@@ -354,7 +364,8 @@ static int link_attach(struct net_ctx *ctx, const struct rtnl_link *port,
 		return 0;
 	err = rtnl_link_set_master(&ctx->nl, port->ifindex, bridge->ifindex);
 	if (err)
-		return net_fail(ctx, err, "cannot attach %s to bridge %s", port->name, bridge->name);
+		return net_fail(ctx, err, "cannot attach %s to bridge %s", port->name,
+				bridge->name);
 	state_record(ctx, "attach %s %s", port->name, bridge->name);
 	net_note(ctx, "attached %s to %s", port->name, bridge->name);
 	return 0;
@@ -452,8 +463,8 @@ static int create_tap(struct net_ctx *ctx, const char *name, const void *options
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return net_fail(ctx, -errno, "cannot create tap %s: cannot open /dev/net/tun "
-				"(is the tun module loaded?)", name);
+		return net_fail(not_netlink(ctx), -errno, "cannot create tap %s: cannot open "
+				"/dev/net/tun (is the tun module loaded?)", name);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
 	    (wanted->owner >= 0 && ioctl(fd, TUNSETOWNER, wanted->owner) < 0) ||
@@ -462,7 +473,7 @@ static int create_tap(struct net_ctx *ctx, const char *name, const void *options
 		int err = -errno;
 
 		close(fd);
-		return net_fail(ctx, err, "cannot create tap %s", name);
+		return net_fail(not_netlink(ctx), err, "cannot create tap %s", name);
 	}
 	close(fd);
 	return 0;
@@ -473,8 +484,8 @@ static int check_tap(struct net_ctx *ctx, const struct rtnl_link *tap,
 		     const struct tap_options *wanted)
 {
 	if (tap->tun_type != IFF_TAP)
-		return net_fail(ctx, 0, "%s already exists but is a tun (layer 3) device, not a tap",
-				tap->name);
+		return net_fail(ctx, 0, "%s already exists but is a tun (layer 3) device, "
+				"not a tap", tap->name);
 	if (wanted->owner >= 0 && (!tap->tun_has_owner || tap->tun_owner != wanted->owner))
 		return net_fail(ctx, 0, "tap %s already exists with a different owner (wanted "
 				"uid %ld); delete it first to change the owner",
@@ -594,8 +605,8 @@ static int parse_route(struct net_ctx *ctx, int argc, char **argv, struct rtnl_r
 		else if (i + 1 < argc && !strcmp(argv[i], "dev"))
 			*dev = argv[i + 1];
 		else
-			return net_usage(ctx, "route %s: unexpected \"%s\" (expected via GW or dev IF)",
-					 argv[0], argv[i]);
+			return net_usage(ctx, "route %s: unexpected \"%s\" "
+					 "(expected via GW or dev IF)", argv[0], argv[i]);
 	}
 	if (!via && !*dev)
 		return net_usage(ctx, "route %s: needs a gateway (via GW) or a device (dev IF)",
@@ -719,7 +730,8 @@ static int set_forwarding(struct net_ctx *ctx, const char *family, char wanted)
 	if (!err)
 		err = sysctl_write(path, wanted);
 	if (err)
-		return net_fail(ctx, err, "cannot set %s forwarding through %s", family, path);
+		return net_fail(not_netlink(ctx), err, "cannot set %s forwarding through %s",
+				family, path);
 	/* Only the first change is recorded: teardown restores the original. */
 	if (!state_has(ctx, "forwarding", family))
 		state_record(ctx, "forwarding %s %c", family, current);
@@ -839,8 +851,10 @@ static int undo_record(struct net_ctx *ctx, const char *record)
 	n = split_words(copy, words, 8);
 	if (n >= 2 && !strcmp(words[0], "route"))
 		return undo_route(ctx, n - 1, words + 1);
-	if (n == 3 && !strcmp(words[0], "forwarding") && words[2][1] == '\0')
+	if (n == 3 && !strcmp(words[0], "forwarding") && words[2][1] == '\0') {
+		not_netlink(ctx);
 		return sysctl_write(forwarding_path(words[1]), words[2][0]);
+	}
 	if (n >= 2 && n <= 3)
 		return undo_link_op(ctx, words[0], words[1], n == 3 ? words[2] : NULL);
 	return -EINVAL;

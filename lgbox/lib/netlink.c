@@ -459,7 +459,8 @@ int inet_prefix_parse(const char *text, struct inet_prefix *prefix, bool len_opt
 	return 0;
 }
 
-const char *inet_prefix_format(const struct inet_prefix *prefix, bool with_len, char *buf, size_t size)
+const char *inet_prefix_format(const struct inet_prefix *prefix, bool with_len, char *buf,
+			       size_t size)
 {
 	char addr[INET6_ADDRSTRLEN];
 

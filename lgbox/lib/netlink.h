@@ -117,7 +117,8 @@ int rtnl_route_get(struct nl_sock *sk, const struct inet_prefix *dest, struct rt
  */
 int inet_prefix_parse(const char *text, struct inet_prefix *prefix, bool len_optional);
 /* Formats "ADDR/LEN" (or "ADDR" when with_len is false) into buf. */
-const char *inet_prefix_format(const struct inet_prefix *prefix, bool with_len, char *buf, size_t size);
+const char *inet_prefix_format(const struct inet_prefix *prefix, bool with_len, char *buf,
+			       size_t size);
 #define INET_PREFIX_STRLEN 64
 
 #endif
