@@ -12,30 +12,6 @@
 #include <string.h>
 #include <linux/virtio_ring.h>
 
-void guest_mem_init(struct guest_mem *mem)
-{
-	memset(mem, 0, sizeof(*mem));
-}
-
-int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host)
-{
-	if (mem->n_regions == GUEST_MEM_MAX_REGIONS || size == 0 || gpa + size < gpa)
-		return -1;
-	mem->regions[mem->n_regions++] = (struct guest_mem_region){ gpa, size, host };
-	return 0;
-}
-
-void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
-{
-	for (unsigned int i = 0; i < mem->n_regions; i++) {
-		const struct guest_mem_region *r = &mem->regions[i];
-
-		if (gpa >= r->gpa && gpa - r->gpa <= r->size && len <= r->size - (gpa - r->gpa))
-			return r->host + (gpa - r->gpa);
-	}
-	return NULL;
-}
-
 /* used_event sits after the avail ring, avail_event after the used ring. */
 static uint16_t *used_event(struct splitq *vr)
 {

@@ -14,25 +14,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define GUEST_MEM_MAX_REGIONS	8
+#include "../lib/guest_mem.h"
+
 #define SPLITQ_MAX_CHAIN		1024	/* descriptors per request, indirect ones included */
-
-struct guest_mem_region {
-	uint64_t gpa;
-	uint64_t size;
-	uint8_t *host;
-};
-
-struct guest_mem {
-	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
-	unsigned int n_regions;
-};
-
-void guest_mem_init(struct guest_mem *mem);
-/* Returns 0, or -1 if the table is full or the region wraps around. */
-int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host);
-/* Host pointer to [gpa, gpa+len) if it lies inside one region, else NULL. */
-void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 struct vring_desc;
 struct vring_avail;

@@ -1,0 +1,106 @@
+/*
+ * launch: start one lguest guest and stay with it until it ends.  launch
+ * owns the guest's memory, loads its kernel per the lguest boot protocol,
+ * emulates its virtio-mmio devices (console, block, net, rng) and drives
+ * its vCPU on /dev/lguest; its exit status is the guest's fate, so init
+ * scripts can act on it.  The pieces live in lgbox/launch/ and
+ * lgbox/virtio/; this file is the order in which they are put together.
+ */
+//kconfig:config LGBOX_LAUNCH
+//kconfig:	bool "launch: run an lguest guest (vCPU loop and virtio devices)"
+//kconfig:	default y
+//kconfig:	help
+//kconfig:	  Loads a guest kernel (vmlinux or uncompressed bzImage) with
+//kconfig:	  an initrd and command line, runs it on /dev/lguest (lg.ko)
+//kconfig:	  with virtio-mmio console, block (raw image, overlay,
+//kconfig:	  vhost-user), net (tap) and rng devices, in the foreground or
+//kconfig:	  as a daemon, from options or a fixed-guest config file.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/lguest.h>
+
+#include "../lgbox.h"
+#include "../launch/launch.h"
+#include "../launch/rundir.h"
+#include "../launch/vcpu.h"
+
+static int launch_main(int argc, char **argv);
+
+LGBOX_APPLET("launch", launch_main,
+	"[OPTIONS] --kernel FILE\n"
+	"\n"
+	"Run an lguest guest until it ends; the exit status is its fate.\n"
+	"\n"
+	"  --kernel FILE          vmlinux, or bzImage with an uncompressed payload\n"
+	"  --initrd FILE          initial ramdisk\n"
+	"  --cmdline STR          kernel command line (device words are appended)\n"
+	"  --memory SIZE          guest RAM, e.g. 64M, 1G (default 128M; 2M multiple)\n"
+	"  --name NAME            guest name for the run directory (default guest)\n"
+	"  --console KIND         stdio | socket | log:FILE[:MAXSIZE]; repeatable\n"
+	"                         (default stdio, or socket with --daemon)\n"
+	"  --block PATH[,ro][,overlay=FILE]   virtio-blk on a raw image or block device\n"
+	"  --block vhost-user:SOCKET          virtio-blk served by block-export\n"
+	"  --net tap:NAME[,bridge=BR][,mac=MAC]  virtio-net on a tap device\n"
+	"  --rng                  virtio-rng from the host's getrandom()\n"
+	"  --daemon               run in the background once the guest runs\n"
+	"  --pidfile FILE         write launch's pid to FILE\n"
+	"  --run-dir DIR          run directories under DIR (default /run/lguest)\n"
+	"  --no-reboot            exit when the guest reboots instead of restarting it\n"
+	"  --stop-grace SECONDS   after SIGTERM, wait this long for a poweroff (10)\n"
+	"  --config FILE          fixed-guest config (key = value); options override it\n"
+	"\n"
+	"Exit status: 0 powered off, 1 launch failed, 2 usage error, 3 guest crashed,\n"
+	"4 guest rebooted under --no-reboot, 5 stopped by a signal.\n");
+
+/* The command line plus one virtio_mmio.device= word per device. */
+static char guest_cmdline[LGUEST_BOOT_CMDLINE_MAX];
+
+static int launch_main(int argc, char **argv)
+{
+	struct launch_opts opts;
+	struct guest_ram ram;
+	struct device_set devs;
+	char dir[4096], sock[4200];
+	int fate;
+	bool reboot = false;
+
+	fate = launch_parse_args(&opts, argc, argv);
+	if (fate)
+		return fate;
+	if ((size_t)snprintf(guest_cmdline, sizeof(guest_cmdline), "%s", opts.cmdline) >=
+	    sizeof(guest_cmdline)) {
+		lgbox_warn("--cmdline is longer than %llu bytes", LGUEST_BOOT_CMDLINE_MAX - 1);
+		return LAUNCH_EXIT_USAGE;
+	}
+	if (opts.daemon && launch_daemonize() < 0)
+		lgbox_die_errno("cannot start the daemon");
+	if (opts.pidfile && write_pid_file(opts.pidfile, getpid()) < 0)
+		return LAUNCH_EXIT_FAILURE;
+	if (rundir_create(opts.run_dir, opts.name, opts.memory, dir, sizeof(dir)) < 0)
+		return LAUNCH_EXIT_FAILURE;
+	snprintf(sock, sizeof(sock), "%s/console", dir);
+	vcpu_install_signals();
+	fate = LAUNCH_EXIT_FAILURE;
+	if (guest_ram_map(&ram, opts.memory) < 0 ||
+	    devices_create(&devs, &opts, &ram.mem, opts.memory, guest_cmdline,
+			   sizeof(guest_cmdline)) < 0 ||
+	    console_setup(&opts, sock) < 0 || ioloop_start() < 0)
+		goto out;
+	for (;;) {
+		fate = vcpu_boot(&opts, &ram, &devs, guest_cmdline, dir, reboot);
+		if (fate != LAUNCH_EXIT_REBOOT || opts.no_reboot)
+			break;
+		lgbox_warn("guest %s rebooted; starting it again", opts.name);
+		rundir_set_state(dir, "starting");
+		devices_reset(&devs);
+		reboot = true;
+	}
+out:
+	console_cleanup();
+	rundir_remove(dir);
+	if (opts.pidfile)
+		unlink(opts.pidfile);
+	return fate;
+}

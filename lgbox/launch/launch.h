@@ -1,0 +1,115 @@
+/*
+ * launch.h - the pieces of `lgbox launch`: options (command line and
+ * fixed-guest config files share one table), the console back ends, the
+ * I/O thread, the device set, the run directory and the vCPU loop.
+ */
+#ifndef LGBOX_LAUNCH_H
+#define LGBOX_LAUNCH_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../lib/guest_mem.h"
+#include "../virtio/mmio.h"
+
+/* Exit status of launch: the guest's fate (documented in doc/lgbox.md). */
+#define LAUNCH_EXIT_POWEROFF	0	/* guest powered off */
+#define LAUNCH_EXIT_FAILURE	1	/* launch itself failed */
+#define LAUNCH_EXIT_USAGE	2	/* bad options or config file */
+#define LAUNCH_EXIT_CRASH	3	/* guest crashed or was killed by lg.ko */
+#define LAUNCH_EXIT_REBOOT	4	/* guest rebooted under --no-reboot */
+#define LAUNCH_EXIT_STOPPED	5	/* stopped by a signal after the grace time */
+
+#define LAUNCH_MAX_BLOCKS	8
+#define LAUNCH_MAX_NETS		4
+#define LAUNCH_MAX_CONSOLES	3
+
+struct block_opt {
+	char *path;		/* image, or vhost-user socket */
+	bool read_only;
+	bool vhost_user;
+	char *overlay;		/* copy-on-write file, or NULL */
+};
+
+struct net_opt {
+	char *tap;		/* tap device name */
+	char *bridge;		/* attach to this bridge, or NULL */
+	uint8_t mac[6];
+	bool mac_set;
+};
+
+enum console_kind { CONSOLE_STDIO, CONSOLE_SOCKET, CONSOLE_LOG };
+
+struct console_opt {
+	enum console_kind kind;
+	char *path;		/* log file */
+	uint64_t max_size;	/* log cap, 0: none */
+};
+
+struct launch_opts {
+	char *name;
+	char *kernel, *initrd, *cmdline;
+	uint64_t memory;
+	struct console_opt consoles[LAUNCH_MAX_CONSOLES];
+	unsigned int nr_consoles;
+	struct block_opt blocks[LAUNCH_MAX_BLOCKS];
+	unsigned int nr_blocks;
+	struct net_opt nets[LAUNCH_MAX_NETS];
+	unsigned int nr_nets;
+	bool rng;
+	bool daemon, no_reboot;
+	char *pidfile, *run_dir;
+	unsigned int stop_grace;	/* seconds after SIGTERM */
+};
+
+/* ---- options.c ---------------------------------------------------------- */
+/* Parses argv (and any --config FILE) into opts; returns 0 or exit code 2. */
+int launch_parse_args(struct launch_opts *opts, int argc, char **argv);
+/* Applies one "key = value" config file; 0 or -1 (message printed). */
+int launch_parse_config(struct launch_opts *opts, const char *path);
+/* "64M", "1G", "4096K", "1048576" -> bytes; -1 on junk. */
+int parse_size(const char *text, uint64_t *bytes);
+
+/* ---- ioloop.c: one I/O thread polling the devices' host fds ------------- */
+struct io_watch {
+	int fd;
+	short events;
+	/* Optional: poll only while this returns true (e.g. rx has room). */
+	bool (*wanted)(void *ctx);
+	void (*ready)(void *ctx, int fd, short revents);
+	void *ctx;
+};
+int ioloop_add(const struct io_watch *w);
+void ioloop_remove(int fd);
+/* Makes the I/O thread re-evaluate its watches (any thread). */
+void ioloop_wake(void);
+int ioloop_start(void);
+
+/* ---- console.c: where guest console bytes go and input comes from ------- */
+int console_setup(const struct launch_opts *opts, const char *socket_path);
+/* Guest output (early console exits and virtio-console). */
+void console_write(const void *buf, size_t len);
+/* virtio-console registers its input sink; returns bytes accepted. */
+void console_set_input(size_t (*input)(void *ctx, const void *buf, size_t len),
+		       bool (*has_room)(void *ctx), void *ctx);
+void console_cleanup(void);
+
+/* ---- devices.c: the virtio-mmio device set ------------------------------- */
+struct device_set {
+	uint64_t mmio_base, mmio_size;
+	unsigned int nr;
+	struct virtio_dev *devs[1 + LAUNCH_MAX_BLOCKS + LAUNCH_MAX_NETS + 1];
+};
+/* Creates the devices the options ask for; appends virtio_mmio.device= words. */
+int devices_create(struct device_set *set, const struct launch_opts *opts,
+		   const struct guest_mem *mem, uint64_t ram_size,
+		   char *cmdline, size_t cmdline_size);
+void devices_reset(struct device_set *set);
+void devices_set_irq(struct device_set *set, void (*raise)(struct virtio_dev *), void *ctx);
+/* A guest MMIO exit: returns false if no device is at gpa. */
+bool devices_mmio(struct device_set *set, uint64_t gpa, unsigned int size,
+		  bool is_write, uint64_t *data);
+
+#endif /* LGBOX_LAUNCH_H */

@@ -1,0 +1,485 @@
+/*
+ * options.c - launch's options.  One table serves the command line
+ * (getopt_long) and fixed-guest config files ("key = value", keys are the
+ * long option names), so the two can never disagree.  The config file is
+ * read first and the command line applied over it; a list option (block,
+ * net, console) given on the command line replaces the file's list.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lgbox.h"
+#include "launch.h"
+#include "rundir.h"
+
+#define DEFAULT_MEMORY	(128ULL << 20)
+#define DEFAULT_RUN_DIR	RUNDIR_DEFAULT
+#define DEFAULT_GRACE	10
+
+/* Setters return NULL or a short reason the value is bad. */
+typedef const char *(*option_setter)(struct launch_opts *opts, const char *value);
+
+struct launch_option {
+	const char *name;
+	bool takes_value;
+	option_setter set;
+	unsigned int list_bit;	/* nonzero for list options */
+};
+
+enum { LIST_CONSOLE = 1, LIST_BLOCK = 2, LIST_NET = 4 };
+/* Lists already replaced by the command line (see file comment). */
+static unsigned int lists_from_cmdline;
+static bool parsing_cmdline;
+
+int parse_size(const char *text, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	errno = 0;
+	if (!isdigit((unsigned char)text[0]))
+		return -1;
+	n = strtoull(text, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')	/* tolerate "MiB", "MB" */
+		end += (end[0] == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || (shift && n > (~0ULL >> shift)))
+		return -1;
+	*bytes = (uint64_t)n << shift;
+	return 0;
+}
+
+static char *dup_value(const char *value)
+{
+	char *s = strdup(value);
+
+	if (!s)
+		lgbox_die("out of memory");
+	return s;
+}
+
+static const char *set_memory(struct launch_opts *o, const char *v)
+{
+	return parse_size(v, &o->memory) < 0 ? "expected a size like 64M or 1G" : NULL;
+}
+
+#define STRING_SETTER(field)						\
+	static const char *set_##field(struct launch_opts *o, const char *v) \
+	{								\
+		free(o->field);						\
+		o->field = dup_value(v);				\
+		return NULL;						\
+	}
+STRING_SETTER(kernel)
+STRING_SETTER(initrd)
+STRING_SETTER(cmdline)
+STRING_SETTER(pidfile)
+STRING_SETTER(run_dir)
+
+static const char *set_name(struct launch_opts *o, const char *v)
+{
+	const char *p;
+
+	if (!*v || strlen(v) > 64 || v[0] == '.')
+		return "names are 1-64 characters and do not start with '.'";
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
+			return "names may only hold letters, digits, '-', '_' and '.'";
+	free(o->name);
+	o->name = dup_value(v);
+	return NULL;
+}
+
+static const char *parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
+#define FLAG_SETTER(field)						\
+	static const char *set_##field(struct launch_opts *o, const char *v) \
+	{								\
+		return parse_bool(v, &o->field);			\
+	}
+FLAG_SETTER(rng)
+FLAG_SETTER(daemon)
+FLAG_SETTER(no_reboot)
+
+static const char *set_stop_grace(struct launch_opts *o, const char *v)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (!isdigit((unsigned char)*v) || *end || n > 3600)
+		return "expected seconds (0-3600)";
+	o->stop_grace = n;
+	return NULL;
+}
+
+/* The command line's first item of a list replaces the config file's list. */
+static void start_list(unsigned int bit, unsigned int *count)
+{
+	if (parsing_cmdline && !(lists_from_cmdline & bit)) {
+		lists_from_cmdline |= bit;
+		*count = 0;
+	}
+}
+
+/* console: stdio | socket | log:FILE[:MAXSIZE] */
+static const char *set_console(struct launch_opts *o, const char *v)
+{
+	struct console_opt c = { 0 };
+
+	start_list(LIST_CONSOLE, &o->nr_consoles);
+	if (o->nr_consoles == LAUNCH_MAX_CONSOLES)
+		return "too many consoles (at most 3)";
+	if (!strcmp(v, "stdio")) {
+		c.kind = CONSOLE_STDIO;
+	} else if (!strcmp(v, "socket")) {
+		c.kind = CONSOLE_SOCKET;
+	} else if (!strncmp(v, "log:", 4) && v[4]) {
+		char *colon;
+
+		c.kind = CONSOLE_LOG;
+		c.path = dup_value(v + 4);
+		colon = strrchr(c.path, ':');
+		if (colon) {
+			if (parse_size(colon + 1, &c.max_size) < 0 || c.max_size < 4096) {
+				free(c.path);
+				return "log size cap must be a size of at least 4K";
+			}
+			*colon = '\0';
+		}
+	} else {
+		return "expected stdio, socket or log:FILE[:MAXSIZE]";
+	}
+	o->consoles[o->nr_consoles++] = c;
+	return NULL;
+}
+
+/* block: PATH[,ro][,overlay=FILE] | vhost-user:SOCKET */
+static const char *set_block(struct launch_opts *o, const char *v)
+{
+	struct block_opt b = { 0 };
+	char *copy, *word, *save;
+
+	start_list(LIST_BLOCK, &o->nr_blocks);
+	if (o->nr_blocks == LAUNCH_MAX_BLOCKS)
+		return "too many block devices (at most 8)";
+	if (!strncmp(v, "vhost-user:", 11)) {
+		if (!v[11])
+			return "vhost-user: needs a socket path";
+		b.vhost_user = true;
+		b.path = dup_value(v + 11);
+		o->blocks[o->nr_blocks++] = b;
+		return NULL;
+	}
+	copy = dup_value(v);
+	word = strtok_r(copy, ",", &save);
+	if (!word) {
+		free(copy);
+		return "expected PATH[,ro][,overlay=FILE]";
+	}
+	b.path = dup_value(word);
+	while ((word = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(word, "ro")) {
+			b.read_only = true;
+		} else if (!strncmp(word, "overlay=", 8) && word[8]) {
+			b.overlay = dup_value(word + 8);
+		} else {
+			free(copy);
+			free(b.path);
+			free(b.overlay);
+			return "unknown block flag (expected ro or overlay=FILE)";
+		}
+	}
+	free(copy);
+	o->blocks[o->nr_blocks++] = b;
+	return NULL;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6], i;
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			return -1;
+		mac[i] = b[i];
+	}
+	return mac[0] & 1 ? -1 : 0;	/* multicast MACs cannot be an interface's */
+}
+
+/* net: tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX] */
+static const char *set_net(struct launch_opts *o, const char *v)
+{
+	struct net_opt n = { 0 };
+	char *copy, *word, *save;
+	const char *err = NULL;
+
+	start_list(LIST_NET, &o->nr_nets);
+	if (o->nr_nets == LAUNCH_MAX_NETS)
+		return "too many network devices (at most 4)";
+	if (strncmp(v, "tap:", 4) || !v[4] || v[4] == ',')
+		return "expected tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX]";
+	copy = dup_value(v + 4);
+	word = strtok_r(copy, ",", &save);
+	if (strlen(word) >= 16)
+		err = "tap names are at most 15 characters";
+	else
+		n.tap = dup_value(word);
+	while (!err && (word = strtok_r(NULL, ",", &save))) {
+		if (!strncmp(word, "bridge=", 7) && word[7] && strlen(word + 7) < 16) {
+			free(n.bridge);
+			n.bridge = dup_value(word + 7);
+		} else if (!strncmp(word, "mac=", 4)) {
+			if (parse_mac(word + 4, n.mac) < 0)
+				err = "bad MAC address (six hex bytes, unicast)";
+			n.mac_set = true;
+		} else {
+			err = "unknown net flag (expected bridge=BR or mac=MAC)";
+		}
+	}
+	free(copy);
+	if (err) {
+		free(n.tap);
+		free(n.bridge);
+		return err;
+	}
+	o->nets[o->nr_nets++] = n;
+	return NULL;
+}
+
+static const struct launch_option options[] = {
+	{ "memory", true, set_memory, 0 },
+	{ "kernel", true, set_kernel, 0 },
+	{ "initrd", true, set_initrd, 0 },
+	{ "cmdline", true, set_cmdline, 0 },
+	{ "name", true, set_name, 0 },
+	{ "console", true, set_console, LIST_CONSOLE },
+	{ "block", true, set_block, LIST_BLOCK },
+	{ "net", true, set_net, LIST_NET },
+	{ "rng", false, set_rng, 0 },
+	{ "daemon", false, set_daemon, 0 },
+	{ "pidfile", true, set_pidfile, 0 },
+	{ "run-dir", true, set_run_dir, 0 },
+	{ "no-reboot", false, set_no_reboot, 0 },
+	{ "stop-grace", true, set_stop_grace, 0 },
+};
+#define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
+#define OPT_CONFIG NR_OPTIONS	/* getopt value of --config */
+
+static const struct launch_option *find_option(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_OPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			return &options[i];
+	return NULL;
+}
+
+/* Levenshtein distance, for "did you mean" on short keys. */
+static unsigned int edit_distance(const char *a, const char *b)
+{
+	unsigned int row[32], i, j, la = strlen(a), lb = strlen(b);
+
+	if (la >= 32 || lb >= 32)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		unsigned int diag = row[0], tmp;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			diag = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest_option(const char *key)
+{
+	unsigned int i, best = 3;
+	const char *name = NULL;
+
+	for (i = 0; i < NR_OPTIONS; i++) {
+		unsigned int d = edit_distance(key, options[i].name);
+
+		if (d < best) {
+			best = d;
+			name = options[i].name;
+		}
+	}
+	return name;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* One "key = value" line; 0 or -1 with the message printed. */
+static int apply_config_line(struct launch_opts *opts, const char *path,
+			     unsigned int lineno, char *line)
+{
+	const struct launch_option *opt;
+	char *eq = strchr(line, '='), *key, *value;
+	const char *why, *hint;
+
+	if (!eq) {
+		lgbox_warn("%s:%u: expected \"key = value\", got \"%s\"", path, lineno, line);
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	opt = find_option(key);
+	if (!opt) {
+		hint = closest_option(key);
+		if (hint)
+			lgbox_warn("%s:%u: unknown key \"%s\" (did you mean \"%s\"?)",
+				   path, lineno, key, hint);
+		else
+			lgbox_warn("%s:%u: unknown key \"%s\" (see 'lgbox launch --help')",
+				   path, lineno, key);
+		return -1;
+	}
+	why = opt->set(opts, value);
+	if (why) {
+		lgbox_warn("%s:%u: bad value \"%s\" for %s: %s", path, lineno, value, key, why);
+		return -1;
+	}
+	return 0;
+}
+
+int launch_parse_config(struct launch_opts *opts, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	unsigned int lineno = 0;
+	int ret = 0;
+
+	if (!f) {
+		lgbox_warn_errno("cannot read config file %s", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#'), *text;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			lgbox_warn("%s:%u: line longer than %zu bytes", path, lineno,
+				   sizeof(line) - 2);
+			ret = -1;
+			break;
+		}
+		if (hash)
+			*hash = '\0';
+		text = trim(line);
+		if (*text && apply_config_line(opts, path, lineno, text) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static void set_defaults(struct launch_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->memory = DEFAULT_MEMORY;
+	opts->run_dir = dup_value(DEFAULT_RUN_DIR);
+	opts->stop_grace = DEFAULT_GRACE;
+	lists_from_cmdline = 0;
+}
+
+static void build_long_options(struct option *longopts)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_OPTIONS; i++)
+		longopts[i] = (struct option){ options[i].name,
+			options[i].takes_value ? required_argument : no_argument, NULL, i };
+	longopts[NR_OPTIONS] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	longopts[NR_OPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+int launch_parse_args(struct launch_opts *opts, int argc, char **argv)
+{
+	struct option longopts[NR_OPTIONS + 2];
+	const char *config = NULL, *why;
+	int c;
+
+	set_defaults(opts);
+	build_long_options(longopts);
+	/* Pass 1: only find --config, whose settings the rest overrides. */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+		if (c == OPT_CONFIG)
+			config = optarg;
+	if (config && launch_parse_config(opts, config) < 0)
+		return LAUNCH_EXIT_USAGE;
+
+	opterr = 1;
+	optind = 1;
+	parsing_cmdline = true;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (c == '?')
+			return lgbox_usage_error("bad option (see above)");
+		if (c == OPT_CONFIG)
+			continue;
+		why = options[c].set(opts, optarg ? optarg : "yes");
+		if (why)
+			return lgbox_usage_error("bad value \"%s\" for --%s: %s", optarg,
+						 options[c].name, why);
+	}
+	parsing_cmdline = false;
+	if (optind < argc)
+		return lgbox_usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (!opts->kernel)
+		return lgbox_usage_error("no kernel: give --kernel FILE (or kernel = FILE in --config)");
+	if (!opts->name)
+		set_name(opts, "guest");
+	if (!opts->nr_consoles)
+		set_console(opts, opts->daemon ? "socket" : "stdio");
+	if (!opts->cmdline)
+		opts->cmdline = dup_value("");
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * rundir.h - per-guest run directories (rundir.c), shared by launch, list
+ * and stop, and launch's --daemon.
+ */
+#ifndef LGBOX_LAUNCH_RUNDIR_H
+#define LGBOX_LAUNCH_RUNDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUNDIR_DEFAULT	"/run/lguest"
+
+/* Makes RUN_DIR/NAME with pid, state=starting, memory; dir gets its path. */
+int rundir_create(const char *run_dir, const char *name, uint64_t memory,
+		  char *dir, size_t dir_size);
+/* Writes state (starting|running|stopping); "running" also releases --daemon's parent. */
+void rundir_set_state(const char *dir, const char *state);
+void rundir_remove(const char *dir);
+int write_pid_file(const char *path, long pid);
+
+/* Readers for list and stop. */
+long rundir_read_pid(const char *dir);
+bool rundir_is_live(const char *dir);
+int rundir_read_word(const char *dir, const char *name, char *buf, size_t size);
+
+/*
+ * --daemon: fork; the parent exits when the guest runs (0) or setup fails
+ * (1).  Once the guest runs, the daemon's stderr goes to /dev/null.
+ */
+int launch_daemonize(void);
+
+#endif /* LGBOX_LAUNCH_RUNDIR_H */

@@ -1,0 +1,328 @@
+/*
+ * vcpu.c - one guest boot on /dev/lguest: load the kernel into guest RAM,
+ * LGUEST_INIT, then LGUEST_RUN in a loop, handing each exit to the console
+ * or the device model, until the guest powers off, reboots or crashes.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP interrupt LGUEST_RUN (EINTR).  ABI 1
+ * has no way to ask a guest to shut down (no ACPI, no power button yet),
+ * so the first signal marks the guest "stopping" and gives it --stop-grace
+ * seconds to power off by itself (e.g. when an init script reacts to the
+ * launcher's state); then, or at a second signal, launch ends the guest by
+ * closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.
+ */
+#define _GNU_SOURCE	/* accept4, pipe2, memfd_create, fallocate */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/lguest.h>
+
+#include "../lgbox.h"
+#include "../lib/guest_image.h"
+#include "launch.h"
+#include "rundir.h"
+#include "vcpu.h"
+
+static volatile sig_atomic_t stop_signals;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_signals++;
+}
+
+void vcpu_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	/* No SA_RESTART: the signal must end LGUEST_RUN with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int guest_ram_map(struct guest_ram *ram, uint64_t size)
+{
+	/* A memfd so that the RAM could later be shared with vhost-user back ends. */
+	ram->fd = memfd_create("lguest-ram", MFD_CLOEXEC);
+	if (ram->fd < 0 || ftruncate(ram->fd, size) < 0) {
+		lgbox_warn_errno("cannot create %llu MiB of guest memory",
+				 (unsigned long long)(size >> 20));
+		return -1;
+	}
+	ram->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			 ram->fd, 0);
+	if (ram->base == MAP_FAILED) {
+		lgbox_warn_errno("cannot map %llu MiB of guest memory",
+				 (unsigned long long)(size >> 20));
+		return -1;
+	}
+	ram->size = size;
+	guest_mem_init(&ram->mem);
+	return guest_mem_add(&ram->mem, 0, size, ram->base);
+}
+
+/* After a reboot the next guest must not see the old one's memory. */
+static int guest_ram_clear(struct guest_ram *ram)
+{
+	if (fallocate(ram->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, ram->size) < 0) {
+		lgbox_warn_errno("cannot clear guest memory for the reboot");
+		return -1;
+	}
+	return 0;
+}
+
+/* Maps a whole file read-only; NULL with a message on failure. */
+static void *map_file(const char *what, const char *path, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		lgbox_warn_errno("cannot open %s %s", what, path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (st.st_size == 0) {
+		lgbox_warn("%s %s is empty", what, path);
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		lgbox_warn_errno("cannot read %s %s", what, path);
+		return NULL;
+	}
+	*len = st.st_size;
+	return p;
+}
+
+/* Kernel, initrd, zero page and page tables into guest RAM. */
+static int load_guest(const struct launch_opts *opts, struct guest_ram *ram,
+		      const char *cmdline, struct guest_boot *boot)
+{
+	size_t len;
+	void *image;
+	int ret;
+
+	if (guest_boot_init(boot, ram->base, ram->size) < 0)
+		goto bad;
+	image = map_file("kernel", opts->kernel, &len);
+	if (!image)
+		return -1;
+	ret = guest_boot_load_kernel(boot, image, len);
+	munmap(image, len);	/* its pages must not count against the launcher */
+	if (ret < 0) {
+		lgbox_warn("kernel %s: %s", opts->kernel, boot->error);
+		return -1;
+	}
+	if (opts->initrd) {
+		image = map_file("initrd", opts->initrd, &len);
+		if (!image)
+			return -1;
+		ret = guest_boot_load_initrd(boot, image, len);
+		munmap(image, len);
+		if (ret < 0) {
+			lgbox_warn("initrd %s: %s", opts->initrd, boot->error);
+			return -1;
+		}
+	}
+	if (guest_boot_finish(boot, cmdline) < 0)
+		goto bad;
+	return 0;
+bad:
+	lgbox_warn("%s", boot->error);
+	return -1;
+}
+
+static int open_lguest(void)
+{
+	int fd = open(LGUEST_DEVICE_PATH, O_RDWR | O_CLOEXEC), version;
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (modprobe lg)",
+					 LGUEST_DEVICE_PATH);
+		else
+			lgbox_warn_errno("cannot open %s", LGUEST_DEVICE_PATH);
+		return -1;
+	}
+	version = ioctl(fd, LGUEST_GET_ABI_VERSION);
+	if (version != LGUEST_ABI_VERSION) {
+		lgbox_warn("lg.ko speaks lguest ABI version %d, this launch speaks %d: use a matching lgbox and module",
+			   version, LGUEST_ABI_VERSION);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void raise_irq(struct virtio_dev *dev)
+{
+	struct lguest_irq irq = { .irq = dev->irq };
+	int fd = *(int *)dev->irq_ctx;
+
+	if (fd >= 0 && ioctl(fd, LGUEST_IRQ, &irq) < 0 && errno != ENOENT)
+		lgbox_warn_errno("LGUEST_IRQ %u for virtio-%s", dev->irq, dev->ops->name);
+}
+
+static void notify_all(struct device_set *devs)
+{
+	unsigned int i;
+
+	/* LHCALL_NOTIFY's value is not given a meaning yet: look at every queue. */
+	for (i = 0; i < devs->nr; i++)
+		virtio_dev_kick(devs->devs[i]);
+}
+
+static void handle_mmio(struct device_set *devs, struct lguest_exit_mmio *m)
+{
+	static bool warned;
+	uint64_t data = m->data;
+
+	if (m->size != 1 && m->size != 2 && m->size != 4 && m->size != 8)
+		return;
+	if (!devices_mmio(devs, m->gpa, m->size, m->is_write, &data)) {
+		if (!warned)
+			lgbox_warn("guest touched 0x%llx in the device window where no device is (reads give ~0; reported once)",
+				   (unsigned long long)m->gpa);
+		warned = true;
+		data = ~0ULL;
+	}
+	if (!m->is_write)
+		m->data = data;
+}
+
+/* Returns -1 to keep running, else the LAUNCH_EXIT_* code. */
+static int handle_stop_signal(const struct launch_opts *opts, const char *rundir, bool *stopping)
+{
+	if (*stopping && (stop_signals > 1 || opts->stop_grace == 0 || alarm(0) == 0)) {
+		lgbox_warn("guest %s did not power off; stopping it", opts->name);
+		return LAUNCH_EXIT_STOPPED;
+	}
+	if (!*stopping) {
+		*stopping = true;
+		rundir_set_state(rundir, "stopping");
+		if (opts->stop_grace == 0) {
+			lgbox_warn("stopping guest %s", opts->name);
+			return LAUNCH_EXIT_STOPPED;
+		}
+		lgbox_warn("stop requested: waiting up to %us for guest %s to power off (signal again to stop now)",
+			   opts->stop_grace, opts->name);
+		stop_signals = 1;
+		alarm(opts->stop_grace);
+	}
+	return -1;
+}
+
+static int guest_ended(const struct launch_opts *opts, const struct lguest_run *run)
+{
+	const char *reason = run->death.reason;
+	char safe[LGUEST_REASON_MAX];
+
+	memcpy(safe, reason, sizeof(safe));
+	safe[sizeof(safe) - 1] = '\0';
+	switch (run->exit_reason) {
+	case LGUEST_EXIT_POWEROFF:
+		return LAUNCH_EXIT_POWEROFF;
+	case LGUEST_EXIT_REBOOT:
+		return LAUNCH_EXIT_REBOOT;
+	default:
+		lgbox_warn("guest %s crashed: %s", opts->name, safe[0] ? safe : "(no reason given)");
+		return LAUNCH_EXIT_CRASH;
+	}
+}
+
+static int run_loop(int fd, const struct launch_opts *opts, struct device_set *devs,
+		    const char *rundir)
+{
+	struct lguest_run run = { 0 };
+	bool stopping = false;
+	int fate;
+
+	for (;;) {
+		run.flags = 0;
+		if (ioctl(fd, LGUEST_RUN, &run) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				if (stop_signals && (fate = handle_stop_signal(opts, rundir, &stopping)) >= 0)
+					return fate;
+				continue;
+			}
+			lgbox_warn_errno("LGUEST_RUN failed for guest %s", opts->name);
+			return LAUNCH_EXIT_FAILURE;
+		}
+		switch (run.exit_reason) {
+		case LGUEST_EXIT_MMIO:
+			handle_mmio(devs, &run.mmio);
+			break;
+		case LGUEST_EXIT_NOTIFY:
+			notify_all(devs);
+			break;
+		case LGUEST_EXIT_CONSOLE:
+			console_write(run.console.data, run.console.len < LGUEST_CONSOLE_MAX ?
+				      run.console.len : LGUEST_CONSOLE_MAX);
+			break;
+		case LGUEST_EXIT_POWEROFF:
+		case LGUEST_EXIT_REBOOT:
+		case LGUEST_EXIT_CRASH:
+			return guest_ended(opts, &run);
+		default:
+			lgbox_warn("LGUEST_RUN returned unknown exit %u; is lg.ko newer than launch?",
+				   run.exit_reason);
+			return LAUNCH_EXIT_FAILURE;
+		}
+	}
+}
+
+int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct device_set *devs,
+	      const char *cmdline, const char *rundir, bool reboot)
+{
+	static int lguest_fd = -1;
+	struct guest_boot boot;
+	struct lguest_init init;
+	int fate;
+
+	if (reboot && guest_ram_clear(ram) < 0)
+		return LAUNCH_EXIT_FAILURE;
+	if (load_guest(opts, ram, cmdline, &boot) < 0)
+		return LAUNCH_EXIT_FAILURE;
+	lguest_fd = open_lguest();
+	if (lguest_fd < 0)
+		return LAUNCH_EXIT_FAILURE;
+	init = (struct lguest_init){
+		.abi_version = LGUEST_ABI_VERSION,
+		.mem_base = (uintptr_t)ram->base,
+		.mem_size = ram->size,
+		.mmio_base = devs->mmio_base,
+		.mmio_size = devs->mmio_size,
+		.entry = boot.entry,
+		.initial_cr3 = boot.cr3,
+		.initial_rsp = boot.rsp,
+		.boot_data = boot.boot_data,
+	};
+	if (ioctl(lguest_fd, LGUEST_INIT, &init) < 0) {
+		lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
+		close(lguest_fd);
+		return LAUNCH_EXIT_FAILURE;
+	}
+	devices_set_irq(devs, raise_irq, &lguest_fd);
+	rundir_set_state(rundir, "running");
+	fate = run_loop(lguest_fd, opts, devs, rundir);
+	devices_set_irq(devs, NULL, NULL);
+	close(lguest_fd);
+	lguest_fd = -1;
+	return fate;
+}

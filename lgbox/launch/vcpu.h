@@ -1,0 +1,25 @@
+/*
+ * vcpu.h - guest RAM and one boot of the guest on /dev/lguest (vcpu.c).
+ */
+#ifndef LGBOX_LAUNCH_VCPU_H
+#define LGBOX_LAUNCH_VCPU_H
+
+#include "launch.h"
+
+struct guest_ram {
+	int fd;			/* memfd backing the RAM */
+	uint8_t *base;
+	uint64_t size;
+	struct guest_mem mem;	/* one region: [0, size) */
+};
+
+int guest_ram_map(struct guest_ram *ram, uint64_t size);
+void vcpu_install_signals(void);
+/*
+ * Loads and runs the guest until it ends; returns a LAUNCH_EXIT_* code.
+ * reboot: clear RAM first (the devices must have been reset).
+ */
+int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct device_set *devs,
+	      const char *cmdline, const char *rundir, bool reboot);
+
+#endif /* LGBOX_LAUNCH_VCPU_H */
