@@ -198,4 +198,12 @@ status=$?
 check "bad detach key: usage error (exit 2)" "status $status: $out" \
 	sh -c '[ "$1" = 2 ] && printf "%s\n" "$2" | grep -q "expected a ^X style key"' - "$status" "$out"
 
+# --- against a real guest ---
+# Every case above talks to console-peer.py. The same cases against a guest
+# console served by `lgbox launch` need /dev/lguest, i.e. the appliance booted
+# in QEMU, and the appliance test harness to drive it from here.
+echo "XFAIL: console-attach against a guest run by lgbox launch: needs launch's console" \
+	"socket inside the booted appliance (tests/lib/appliance.py); tested against" \
+	"console-peer.py only"
+
 [ $failures -eq 0 ]

@@ -66,7 +66,7 @@ LGBOX_APPLET("console-attach", console_attach_main,
 enum end_reason { STILL_ATTACHED, DETACHED, PEER_CLOSED, INPUT_DONE, OUTPUT_CLOSED, SIGNALLED };
 
 struct attach {
-	char name[300];		/* for messages: "guest NAME" or "console socket PATH" */
+	char name[300];		/* for messages: "guest NAME" or "the guest on PATH" */
 	int sock;
 	bool interactive;	/* stdin is a terminal in raw mode */
 	bool read_only;
