@@ -26,9 +26,9 @@ check() { # check NAME WHY COMMAND...: PASS if COMMAND succeeds
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
-for tool in tmux python3; do
-	command -v $tool >/dev/null || apt-get install -y -q $tool >/dev/null ||
-		{ echo "FAIL: setup: cannot install $tool"; exit 1; }
+for tool in tmux:tmux python3:python3 pgrep:procps; do
+	command -v ${tool%%:*} >/dev/null || apt-get install -y -q ${tool#*:} >/dev/null ||
+		{ echo "FAIL: setup: cannot install ${tool#*:}"; exit 1; }
 done
 
 work=$(mktemp -d /tmp/lgbox-console-test.XXXXXX)
