@@ -1,0 +1,156 @@
+/*
+ * cases-fatal.c - a guest kernel that breaks the rules must be killed with
+ * a reason naming what it did, while the host carries on.  Each case runs
+ * alone (case=NAME), announces with expect_crash() the pattern the
+ * launcher's crash report must contain, then misbehaves.  Reaching the
+ * end of one of these functions means lg.ko let the guest live: FAIL.
+ *
+ * Also here: the frame checks of LHCALL_IRET that must not kill (iret-iopl)
+ * and the "spin" helper the runner kills from outside.
+ */
+#include "guest.h"
+
+#define FAR_BEYOND_RAM	0x4000000000UL
+#define UNMAPPED_LOW	0x12345678UL
+#define IOPL3		0x3000UL
+
+static void survived(const char *what, u64 result)
+{
+	case_fail("%s returned %lx and the guest is still alive", what, result);
+}
+
+static void case_bad_hcall_number(void)
+{
+	expect_crash("999");
+	survived("hypercall 999", hcall0(999));
+}
+TEST_CASE("bad-hcall-number", case_bad_hcall_number, CASE_FATAL);
+
+static void case_bad_console_addr(void)
+{
+	expect_crash("console");
+	survived("LHCALL_CONSOLE_WRITE from an unmapped address",
+		 hcall2(LHCALL_CONSOLE_WRITE, UNMAPPED_LOW, 16));
+}
+TEST_CASE("bad-console-addr", case_bad_console_addr, CASE_FATAL);
+
+static void case_bad_trap_vector(void)
+{
+	expect_crash("set.?trap");
+	survived("LHCALL_SET_TRAP for vector 300",
+		 hcall3(LHCALL_SET_TRAP, 300, trap_entry_table[0], 0));
+}
+TEST_CASE("bad-trap-vector", case_bad_trap_vector, CASE_FATAL);
+
+static void case_bad_load_cr3(void)
+{
+	expect_crash("cr3");
+	survived("LHCALL_LOAD_CR3 beyond RAM", hcall1(LHCALL_LOAD_CR3, FAR_BEYOND_RAM));
+}
+TEST_CASE("bad-load-cr3", case_bad_load_cr3, CASE_FATAL);
+
+static void case_bad_shared_page(void)
+{
+	expect_crash("init");
+	survived("LHCALL_INIT beyond RAM", hcall1(LHCALL_INIT, FAR_BEYOND_RAM));
+}
+TEST_CASE("bad-shared-page", case_bad_shared_page, CASE_FATAL);
+
+/* A non-canonical base would make the host's own WRMSR fault. */
+static void case_bad_segment_base(void)
+{
+	expect_crash("segment");
+	survived("LHCALL_SET_SEGMENT_BASE with a non-canonical fs base",
+		 hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_FS, 0x8000000000000000UL));
+}
+TEST_CASE("bad-segment-base", case_bad_segment_base, CASE_FATAL);
+
+static void case_bad_shutdown_kind(void)
+{
+	static const char reason[] = "kind 7";
+
+	expect_crash("shutdown");
+	survived("LHCALL_SHUTDOWN of kind 7",
+		 hcall3(LHCALL_SHUTDOWN, 7, (u64)reason, sizeof(reason) - 1));
+}
+TEST_CASE("bad-shutdown-kind", case_bad_shutdown_kind, CASE_FATAL);
+
+/* Selector 0x08 is the host kernel's code segment. */
+static void case_bad_iret_cs(void)
+{
+	expect_crash("iret");
+	iret_to_next(0x08, 0x2);
+	survived("LHCALL_IRET to cs 0x08", 0);
+}
+TEST_CASE("bad-iret-cs", case_bad_iret_cs, CASE_FATAL);
+
+/* An event whose handler was removed (handler 0) has nowhere to go. */
+static void case_no_handler(void)
+{
+	expect_crash(".");
+	hcall3(LHCALL_SET_TRAP, X86_TRAP_UD, 0, 0);
+	asm volatile("ud2");
+	survived("ud2 without a #UD handler", 0);
+}
+TEST_CASE("no-handler", case_no_handler, CASE_FATAL);
+
+/*
+ * A #PF handler that faults itself, on a stack at the bottom of the direct
+ * map: each nested fault pushes a frame lower until the next frame would
+ * land in the switcher hole, the native triple fault.
+ */
+void faulting_pf_handler(void);
+asm(".pushsection .text\n"
+    "faulting_pf_handler:\n"
+    "	mov 0x12345678, %rax\n"
+    "	jmp faulting_pf_handler\n"
+    ".popsection");
+
+static void case_fault_in_fault_handler(void)
+{
+	expect_crash(".");
+	hcall3(LHCALL_SET_TRAP, X86_TRAP_PF, (u64)faulting_pf_handler, 0);
+	asm volatile("mov %0, %%rsp\n\t"
+		     "jmp faulting_pf_handler"
+		     :: "r"(DIRECT_MAP + 0x800) : "memory");
+	__builtin_unreachable();
+}
+TEST_CASE("fault-in-fault-handler", case_fault_in_fault_handler, CASE_FATAL);
+
+static void case_shutdown_crash(void)
+{
+	expect_crash("test guest asked to crash");
+	shutdown(LGUEST_SHUTDOWN_CRASH, "test guest asked to crash");
+}
+TEST_CASE("shutdown-crash", case_shutdown_crash, CASE_FATAL);
+
+int probe_cli(void), probe_in(void);
+
+/*
+ * IOPL 3 in an LHCALL_IRET frame must not reach the real rflags: cli and
+ * in still raise #GP afterwards, and pushf shows IOPL 0.
+ */
+static void case_iret_iopl(void)
+{
+	u64 rflags;
+
+	iret_to_next(LGUEST_KERNEL_CS, IOPL3 | 0x2);
+	asm volatile("pushf; pop %0" : "=r"(rflags));
+	CHECK(!(rflags & IOPL3), "LHCALL_IRET gave the guest IOPL %lu", (rflags & IOPL3) >> 12);
+	CHECK(probe_cli() == 1 && last_fault.vector == X86_TRAP_GP,
+	      "cli after an IOPL 3 frame did not raise #GP");
+	CHECK(probe_in() == 1 && last_fault.vector == X86_TRAP_GP,
+	      "in after an IOPL 3 frame did not raise #GP");
+}
+TEST_CASE("iret-iopl", case_iret_iopl, 0);
+
+/* For the runner: a busy guest to kill from outside (SIGKILL teardown). */
+static void case_spin(void)
+{
+	kprintf("spinning\n");
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	hcall1(LHCALL_SET_TIMER, 1000000);
+	for (;;)
+		cpu_relax();
+}
+TEST_CASE("spin", case_spin, CASE_MANUAL);

@@ -1,0 +1,145 @@
+/*
+ * cases-irq.c - the virtual interrupt flag, the pending and masked
+ * bitmaps, the one-shot timer and halt, as <linux/lguest.h> describes
+ * them: an upcall only arrives when a line is pending, unmasked and the
+ * virtual IF is on; re-enabling with a line pending needs a hypercall.
+ */
+#include "guest.h"
+
+#define TIMER_BIT	(1UL << LGUEST_IRQ_TIMER)
+#define MS		1000000UL	/* LHCALL_SET_TIMER counts nanoseconds */
+#define PATIENCE_MS	2000		/* far longer than any timer we arm */
+
+static bool timer_line_raised(void)
+{
+	return shared.pending & TIMER_BIT;
+}
+
+static bool upcall_seen(void)
+{
+	return upcalls.count > 0;
+}
+
+/* What every upcall in guest-kernel mode must look like. */
+static bool kernel_upcall_ok(const char *what)
+{
+	if (!(upcalls.lines & TIMER_BIT)) {
+		case_fail("%s: the upcall found lines %lx, not the timer", what, upcalls.lines);
+		return false;
+	}
+	if (upcalls.cs != LGUEST_KERNEL_CS || !(upcalls.rflags & LGUEST_IF_FLAG)) {
+		case_fail("%s: upcall frame cs %lx rflags %lx, expected kernel cs with IF",
+			  what, upcalls.cs, upcalls.rflags);
+		return false;
+	}
+	if (upcalls.irq_enabled_inside) {
+		case_fail("%s: virtual IF on inside the upcall handler", what);
+		return false;
+	}
+	if (shared.irq_enabled != LGUEST_IF_FLAG) {
+		case_fail("%s: virtual IF %lx after LHCALL_IRET from the upcall, expected on",
+			  what, (u64)shared.irq_enabled);
+		return false;
+	}
+	return true;
+}
+
+/* With the virtual IF off the timer stays pending until IF + LHCALL_NOP. */
+static void case_timer_masked_by_if(void)
+{
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	spin_ms(PATIENCE_MS, timer_line_raised);
+	CHECK(timer_line_raised(), "timer line not pending %u ms after a 1 ms timer "
+	      "(pending %lx)", PATIENCE_MS, (u64)shared.pending);
+	spin_ms(5, NULL);
+	CHECK(upcalls.count == 0, "%u upcalls arrived with the virtual IF off",
+	      upcalls.count);
+	CHECK(shared.irq_pending, "irq_pending is 0 with the timer line pending");
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	hcall0(LHCALL_NOP);
+	CHECK(upcalls.count == 1, "%u upcalls after enabling and LHCALL_NOP, expected 1",
+	      upcalls.count);
+	kernel_upcall_ok("timer after re-enable");
+}
+TEST_CASE("timer-masked-by-if", case_timer_masked_by_if, 0);
+
+/* With the virtual IF on the timer interrupts a busy loop by itself. */
+static void case_timer_async(void)
+{
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	spin_ms(PATIENCE_MS, upcall_seen);
+	CHECK(upcalls.count == 1, "%u upcalls within %u ms of a 1 ms timer, expected 1",
+	      upcalls.count, PATIENCE_MS);
+	kernel_upcall_ok("timer during a busy loop");
+}
+TEST_CASE("timer-async", case_timer_async, 0);
+
+/* A masked line stays pending without raising irq_pending. */
+static void case_timer_masked_line(void)
+{
+	shared.masked = TIMER_BIT;
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	spin_ms(PATIENCE_MS, timer_line_raised);
+	CHECK(timer_line_raised(), "masked timer line never became pending");
+	hcall0(LHCALL_NOP);
+	CHECK(upcalls.count == 0, "an upcall arrived for a masked line");
+	CHECK(!shared.irq_pending, "irq_pending %lx set for a masked line",
+	      (u64)shared.irq_pending);
+	shared.masked = 0;
+	hcall0(LHCALL_NOP);
+	CHECK(upcalls.count == 1, "%u upcalls after unmasking and LHCALL_NOP, expected 1",
+	      upcalls.count);
+	kernel_upcall_ok("timer after unmask");
+}
+TEST_CASE("timer-masked-line", case_timer_masked_line, 0);
+
+/* LHCALL_SET_TIMER(0) cancels; a new delta replaces the old one. */
+static void case_timer_cancel(void)
+{
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	hcall1(LHCALL_SET_TIMER, 0);
+	spin_ms(20, NULL);
+	CHECK(upcalls.count == 0 && !timer_line_raised(),
+	      "a cancelled timer fired (%u upcalls)", upcalls.count);
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	spin_ms(PATIENCE_MS, upcall_seen);
+	spin_ms(20, NULL);
+	CHECK(upcalls.count == 1, "%u upcalls from one re-armed timer", upcalls.count);
+}
+TEST_CASE("timer-cancel", case_timer_cancel, 0);
+
+/* LHCALL_HALT enables interrupts, sleeps, and returns after the upcall. */
+static void case_halt_wakeup(void)
+{
+	hcall1(LHCALL_SET_TIMER, 2 * MS);
+	hcall0(LHCALL_HALT);
+	CHECK(upcalls.count == 1, "LHCALL_HALT returned after %u upcalls, expected 1",
+	      upcalls.count);
+	kernel_upcall_ok("halt");
+}
+TEST_CASE("halt-wakeup", case_halt_wakeup, 0);
+
+/* The timer interrupts user mode: a USER_CS frame on the kernel stack. */
+static void case_timer_in_user(void)
+{
+	struct user_exit *e;
+
+	user_exit_on_upcall = true;
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	e = run_user(user_spin, 0, LGUEST_IF_FLAG | 0x2);
+	CHECK(e->regs.vector == LGUEST_UPCALL_VECTOR, "user run ended by vector %lu "
+	      "(rip %lx), expected the upcall", e->regs.vector, e->regs.rip);
+	CHECK(e->regs.cs == LGUEST_USER_CS && e->regs.ss == LGUEST_USER_DS,
+	      "upcall from user mode: frame cs %lx ss %lx", e->regs.cs, e->regs.ss);
+	CHECK(e->regs.rip >= user_va(user_spin) && e->regs.rip < user_va(user_spin) + 8,
+	      "upcall frame rip %lx is not in the user loop at %lx", e->regs.rip,
+	      user_va(user_spin));
+	CHECK(e->frame_addr >= (u64)kernel_stack && e->frame_addr < (u64)kernel_stack_top,
+	      "upcall frame from user mode at %lx, not on the kernel stack", e->frame_addr);
+	CHECK(upcalls.lines & TIMER_BIT, "the upcall found lines %lx", upcalls.lines);
+	CHECK(!e->irq_enabled, "virtual IF on inside the upcall handler");
+}
+TEST_CASE("timer-in-user", case_timer_in_user, 0);

@@ -1,0 +1,181 @@
+/*
+ * cases-user.c - guest-user mode: entered through LHCALL_IRET with a
+ * USER_CS frame on tables the guest built itself, left by SYSCALL and by
+ * faults, and kept away from guest-kernel memory by the user view.
+ */
+#include "guest.h"
+
+#define UNMAPPED_LOW	0x12345678UL
+#define USER_RFLAGS	(LGUEST_IF_FLAG | 0x2UL)
+#define ARITH_FLAGS	0x8d5UL		/* CF PF AF ZF SF OF */
+
+static volatile u64 kernel_secret = 0x5ec7e75ec7e75ec7;
+
+static bool frame_on_kernel_stack(u64 addr)
+{
+	return addr >= (u64)kernel_stack && addr < (u64)kernel_stack_top;
+}
+
+/* The registers user.S loaded with REG_PATTERN(index in trap_regs). */
+static bool user_patterns_intact(const struct trap_regs *r, const char *when)
+{
+	static const unsigned int loaded[] = { 1, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14 };
+	const u64 *regs = (const u64 *)r;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(loaded); i++) {
+		if (regs[loaded[i]] != REG_PATTERN(loaded[i])) {
+			case_fail("%s: register #%u is %lx, user mode set %lx", when,
+				  loaded[i], regs[loaded[i]], REG_PATTERN(loaded[i]));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The event that ended a user run must be the expected kind from user mode. */
+static bool user_event_is(const struct user_exit *e, u64 vector, const char *what)
+{
+	if (e->regs.vector != vector) {
+		case_fail("%s: user run ended by vector %lu (error %lx, rip %lx, cr2 %lx), "
+			  "expected %lu", what, e->regs.vector, e->regs.error, e->regs.rip,
+			  e->cr2, vector);
+		return false;
+	}
+	if (e->regs.cs != LGUEST_USER_CS || e->regs.ss != LGUEST_USER_DS) {
+		case_fail("%s: frame cs %lx ss %lx, expected the user selectors", what,
+			  e->regs.cs, e->regs.ss);
+		return false;
+	}
+	if (e->irq_enabled) {
+		case_fail("%s: virtual IF still on in the handler", what);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * SYSCALL from user mode reaches our syscall entry like the native
+ * instruction (rcx = return rip, r11 = rflags, user rsp), the return
+ * through LHCALL_IRET carries rax, and nothing else changes on the way.
+ */
+static void case_user_syscall(void)
+{
+	const struct trap_regs *echo = &user_echo.regs;
+	struct user_exit *e;
+
+	memset(&user_echo, 0, sizeof(user_echo));
+	e = run_user(user_syscall, 41, USER_RFLAGS);
+	if (!user_event_is(e, LGUEST_TRAP_SYSCALL, "user syscall"))
+		return;
+	CHECK(user_echo.frame_addr, "USER_SYS_ECHO never reached the syscall entry");
+	CHECK(echo->rcx == user_va(user_syscall_ret),
+	      "rcx at the syscall entry is %lx, expected the return rip %lx", echo->rcx,
+	      user_va(user_syscall_ret));
+	CHECK((echo->r11 & ~ARITH_FLAGS) == USER_RFLAGS,
+	      "r11 at the syscall entry is %lx, expected user rflags %lx", echo->r11,
+	      USER_RFLAGS);
+	CHECK(echo->rsp == USER_STACK_TOP, "rsp at the syscall entry is %lx, expected "
+	      "the user stack %lx", echo->rsp, USER_STACK_TOP);
+	CHECK(echo->rdi == 41, "rdi at the syscall entry is %lx, expected 41", echo->rdi);
+	CHECK(!user_echo.irq_enabled, "virtual IF on at the syscall entry");
+	if (!user_patterns_intact(echo, "at the syscall entry"))
+		return;
+	CHECK(e->regs.rdi == 42, "user mode got %lx back from its syscall, expected 42",
+	      e->regs.rdi);
+	user_patterns_intact(&e->regs, "after the return to user mode");
+}
+TEST_CASE("user-syscall", case_user_syscall, 0);
+
+static bool user_page_fault_is(const struct user_exit *e, u64 addr, u64 error,
+			       const char *insn, const char *what)
+{
+	if (!user_event_is(e, X86_TRAP_PF, what))
+		return false;
+	if (e->cr2 != addr || e->regs.error != error) {
+		case_fail("%s: cr2 %lx error %lx, expected cr2 %lx error %lx", what, e->cr2,
+			  e->regs.error, addr, error);
+		return false;
+	}
+	if (e->regs.rip != user_va(insn) || e->regs.rsp != USER_STACK_TOP) {
+		case_fail("%s: frame rip %lx rsp %lx, expected %lx %lx", what, e->regs.rip,
+			  e->regs.rsp, user_va(insn), USER_STACK_TOP);
+		return false;
+	}
+	if (!frame_on_kernel_stack(e->frame_addr)) {
+		case_fail("%s: frame at %lx, not on the LHCALL_SET_KERNEL_STACK stack", what,
+			  e->frame_addr);
+		return false;
+	}
+	if (!(e->regs.rflags & LGUEST_IF_FLAG)) {
+		case_fail("%s: frame rflags %lx lost the user's IF", what, e->regs.rflags);
+		return false;
+	}
+	return true;
+}
+
+/* User faults arrive on the kernel stack with native error codes. */
+static void case_user_page_fault(void)
+{
+	struct user_exit *e;
+
+	e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
+	if (!user_page_fault_is(e, UNMAPPED_LOW, PF_USER, user_read_insn,
+				"user read of an unmapped page"))
+		return;
+	e = run_user(user_write, UNMAPPED_LOW, USER_RFLAGS);
+	if (!user_page_fault_is(e, UNMAPPED_LOW, PF_USER | PF_WRITE, user_write_insn,
+				"user write to an unmapped page"))
+		return;
+	e = run_user(user_write, USER_CODE_VA, USER_RFLAGS);
+	user_page_fault_is(e, USER_CODE_VA, PF_USER | PF_WRITE | PF_PRESENT,
+			   user_write_insn, "user write to its read-only code");
+}
+TEST_CASE("user-page-fault", case_user_page_fault, 0);
+
+static void case_user_gp(void)
+{
+	struct user_exit *e = run_user(user_cli, 0, USER_RFLAGS);
+
+	if (!user_event_is(e, X86_TRAP_GP, "cli in user mode"))
+		return;
+	CHECK(e->regs.error == 0, "cli in user mode: error code %lx", e->regs.error);
+	CHECK(e->regs.rip == user_va(user_cli_insn), "cli in user mode: rip %lx, "
+	      "expected %lx", e->regs.rip, user_va(user_cli_insn));
+	CHECK(frame_on_kernel_stack(e->frame_addr), "#GP frame at %lx, not on the kernel "
+	      "stack", e->frame_addr);
+}
+TEST_CASE("user-gp", case_user_gp, 0);
+
+/*
+ * User code reaches for the kernel's data through both of its aliases
+ * (kernel map, direct map) and for the switcher hole: every access
+ * faults with the user bit, and no register carries the secret back.
+ */
+static void case_user_reads_kernel(void)
+{
+	const u64 targets[] = {
+		(u64)&kernel_secret,
+		DIRECT_MAP + image_to_phys((const void *)&kernel_secret),
+		0xffff800000000000UL,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(targets); i++) {
+		struct user_exit *e = run_user(user_read, targets[i], USER_RFLAGS);
+
+		CHECK(!(e->regs.vector == LGUEST_TRAP_SYSCALL && e->regs.rdi == kernel_secret),
+		      "user mode read the kernel secret at %lx", targets[i]);
+		if (!user_event_is(e, X86_TRAP_PF, "user read of kernel memory"))
+			return;
+		CHECK(e->cr2 == targets[i] && (e->regs.error & (PF_USER | PF_WRITE)) == PF_USER,
+		      "user read of %lx: cr2 %lx error %lx", targets[i], e->cr2, e->regs.error);
+		CHECK(e->regs.rax != kernel_secret, "the secret leaked into rax");
+		e = run_user(user_write, targets[i], USER_RFLAGS);
+		if (!user_event_is(e, X86_TRAP_PF, "user write to kernel memory"))
+			return;
+		CHECK(kernel_secret == 0x5ec7e75ec7e75ec7, "user mode overwrote the secret "
+		      "through %lx", targets[i]);
+	}
+}
+TEST_CASE("user-reads-kernel", case_user_reads_kernel, 0);

@@ -1,0 +1,69 @@
+/*
+ * guest-asm.h - constants the test guest's assembly and C share.
+ *
+ * <linux/lguest.h> declares C structs and enums, so assembly cannot include
+ * it.  The few ABI numbers the .S files need are repeated here and checked
+ * against the header at compile time (abi-check.c), so a change of the ABI
+ * breaks the build instead of the tests.
+ */
+#ifndef GUEST_ASM_H
+#define GUEST_ASM_H
+
+/* Constants typed unsigned long in C, plain numbers for the assembler. */
+#ifdef __ASSEMBLER__
+#define UL(x)			x
+#else
+#define UL(x)			x##UL
+#endif
+
+#define GA_LHCALL_NOP		0
+#define GA_LHCALL_IRET		9
+#define GA_ELFNOTE_ENTRY	1
+#define GA_KERNEL_CS		0x10
+#define GA_KERNEL_DS		0x18
+#define GA_USER_CS		0x33
+#define GA_USER_DS		0x2b
+#define GA_TRAP_SYSCALL		256
+
+/* Virtual layout of the test guest (see guest.lds and mm.c). */
+#define KERNEL_MAP		UL(0xffffffff80000000)
+#define DIRECT_MAP		UL(0xffff888000000000)
+#define USER_CODE_VA		UL(0x400000)
+#define USER_STACK_TOP		UL(0x800000)
+#define USER_STACK_PAGES	2
+
+/*
+ * The guest's own system calls from user mode (rax).  USER_SYS_EXIT ends a
+ * user-mode run and hands rdi back to the kernel side; USER_SYS_ECHO
+ * returns rdi + 1 to user mode, proving the return path carries rax.
+ */
+#define USER_SYS_EXIT		60
+#define USER_SYS_ECHO		0x1234
+#define USER_SYS_NOP		0
+
+/* Distinct values loaded into every register around a SYSCALL. */
+#define REG_PATTERN(n)		(UL(0x5a5a0000c0de0000) + (n))
+
+#define STACK_SIZE		16384
+
+#ifdef __ASSEMBLER__
+/*
+ * An exception table entry, as in Linux: if the instruction at \insn
+ * faults in guest-kernel mode, the trap handler records the fault and
+ * resumes at \fixup instead of failing the case.
+ */
+.macro EXTABLE insn, fixup
+	.pushsection extable, "a"
+	.balign 8
+	.quad \insn, \fixup
+	.popsection
+.endm
+
+.macro GLOBAL_FUNC name
+	.globl \name
+	.type \name, @function
+\name:
+.endm
+#endif
+
+#endif /* GUEST_ASM_H */

@@ -1,0 +1,179 @@
+/*
+ * main.c - boot of the test guest and its case runner.
+ *
+ * guest_main() prints a banner before anything else (the early console
+ * case), registers the shared page, the trap handlers and the kernel
+ * stack, builds its page tables and then, according to the command line:
+ *   list        prints "CASE: name [fatal|manual]" for the runner;
+ *   bench       runs the benchmark (bench.c);
+ *   case=NAME   runs that one case (fatal cases only run this way);
+ *   (nothing)   runs every case that is neither fatal nor manual.
+ * Each case prints "PASS: name" or "FAIL: name: detail"; the guest then
+ * powers off with the reason "tests done: N passed, M failed".
+ */
+#include <asm/bootparam.h>
+#include "guest.h"
+
+extern const struct test_case __start_testcases[], __stop_testcases[];
+void run_bench(void);
+
+const char *cmdline = "";
+const struct boot_params *boot_params;
+
+static const struct test_case *current_case;
+static bool current_failed;
+static char fail_detail[400];
+static struct kctx case_ctx;
+
+bool case_running(void)
+{
+	return current_case != NULL;
+}
+
+void case_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (current_failed)
+		return;
+	current_failed = true;
+	va_start(ap, fmt);
+	vsnprintf(fail_detail, sizeof(fail_detail), fmt, ap);
+	va_end(ap);
+}
+
+noreturn void case_abort(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!current_failed) {
+		current_failed = true;
+		va_start(ap, fmt);
+		vsnprintf(fail_detail, sizeof(fail_detail), fmt, ap);
+		va_end(ap);
+	}
+	ctx_restore(&case_ctx, 1);
+}
+
+/* Tell the runner how this fatal case must end (grep -iE pattern). */
+void expect_crash(const char *pattern)
+{
+	kprintf("EXPECT-CRASH: %s\n", pattern);
+}
+
+/*
+ * Find the word "key" or "key=value" on the command line; *value (if
+ * wanted) points just past the '=' (or at "" for a bare word).
+ */
+bool cmdline_find(const char *key, const char **value)
+{
+	size_t len = strlen(key);
+	const char *p = cmdline;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, key, len) && (p[len] == '=' || p[len] == ' ' || !p[len])) {
+			if (value)
+				*value = p[len] == '=' ? p + len + 1 : "";
+			return true;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
+static bool run_case(const struct test_case *c)
+{
+	current_case = c;
+	current_failed = false;
+	irq_state_reset();
+	if (ctx_save(&case_ctx) == 0)
+		c->run();
+	current_case = NULL;
+	irq_state_reset();
+	load_pml4(kernel_pml4);
+	if (current_failed)
+		kprintf("FAIL: %s: %s\n", c->name, fail_detail);
+	else
+		kprintf("PASS: %s\n", c->name);
+	return !current_failed;
+}
+
+static const struct test_case *find_case(const char *name)
+{
+	const struct test_case *c;
+
+	for (c = __start_testcases; c < __stop_testcases; c++) {
+		size_t len = strlen(c->name);
+
+		if (!strncmp(name, c->name, len) && (name[len] == ' ' || !name[len]))
+			return c;
+	}
+	return NULL;
+}
+
+static void list_cases(void)
+{
+	const struct test_case *c;
+
+	for (c = __start_testcases; c < __stop_testcases; c++)
+		kprintf("CASE: %s%s\n", c->name, c->flags & CASE_FATAL ? " fatal" :
+			c->flags & CASE_MANUAL ? " manual" : "");
+}
+
+static noreturn void report_and_power_off(unsigned int passed, unsigned int failed)
+{
+	shutdown(LGUEST_SHUTDOWN_POWEROFF, "tests done: %u passed, %u failed",
+		 passed, failed);
+}
+
+static noreturn void run_selected(void)
+{
+	const struct test_case *c;
+	unsigned int passed = 0, failed = 0;
+	const char *name;
+
+	if (cmdline_find("case", &name)) {
+		c = find_case(name);
+		if (!c) {
+			kprintf("FAIL: %s: no such case (the word 'list' prints them)\n",
+				name);
+			report_and_power_off(0, 1);
+		}
+		run_case(c) ? passed++ : failed++;
+		report_and_power_off(passed, failed);
+	}
+	for (c = __start_testcases; c < __stop_testcases; c++)
+		if (!(c->flags & (CASE_FATAL | CASE_MANUAL)))
+			run_case(c) ? passed++ : failed++;
+	report_and_power_off(passed, failed);
+}
+
+noreturn void guest_main(u64 boot_params_pa)
+{
+	static const char banner[] =
+		"lgbox test guest: early console before LHCALL_INIT\n";
+	u64 cmdline_pa;
+
+	console_write(banner, sizeof(banner) - 1);
+	hcall1(LHCALL_INIT, image_to_phys(&shared_page));
+	traps_install();
+	boot_params = phys_to_virt(boot_params_pa);
+	cmdline_pa = boot_params->hdr.cmd_line_ptr |
+		     (u64)boot_params->ext_cmd_line_ptr << 32;
+	if (cmdline_pa)
+		cmdline = phys_to_virt(cmdline_pa);
+	kprintf("lgbox test guest: command line \"%s\"\n", cmdline);
+	mm_init(boot_params);
+	if (cmdline_find("list", NULL)) {
+		list_cases();
+		shutdown(LGUEST_SHUTDOWN_POWEROFF, "case list printed");
+	}
+	if (cmdline_find("bench", NULL)) {
+		run_bench();
+		shutdown(LGUEST_SHUTDOWN_POWEROFF, "benchmark done");
+	}
+	run_selected();
+}

@@ -1,0 +1,67 @@
+/*
+ * probes.S - single instructions that are expected to fault, each with an
+ * exception-table fixup.  A probe returns 0 when the instruction completed
+ * and 1 when it faulted; trap.c records the fault (vector, error code,
+ * rip, cr2) in last_fault for the case to check.
+ */
+#include "guest-asm.h"
+
+	.text
+/* probe_read(addr, &value) */
+GLOBAL_FUNC probe_read
+1:	mov (%rdi), %rax
+	mov %rax, (%rsi)
+	xor %eax, %eax
+	ret
+2:	mov $1, %eax
+	ret
+	EXTABLE 1b, 2b
+
+/* probe_write(addr, value) */
+GLOBAL_FUNC probe_write
+1:	mov %rsi, (%rdi)
+	xor %eax, %eax
+	ret
+2:	mov $1, %eax
+	ret
+	EXTABLE 1b, 2b
+
+/*
+ * Privileged instructions a guest kernel must not execute for real at
+ * CPL 3: each has to raise #GP, which lg.ko reflects to the guest.  The
+ * operands are chosen to do harm if one ever ran with host privilege
+ * (LSTAR = 0, a null GDT, cr3 = 0).
+ */
+.macro PRIV_PROBE name, insn:vararg
+GLOBAL_FUNC probe_\name
+	xor %eax, %eax
+	xor %edx, %edx
+	mov $0xc0000082, %ecx		/* MSR_LSTAR */
+1:	\insn
+	xor %eax, %eax
+	ret
+2:	mov $1, %eax
+	ret
+	EXTABLE 1b, 2b
+.endm
+
+	PRIV_PROBE cli, cli
+	PRIV_PROBE sti, sti
+	PRIV_PROBE hlt, hlt
+	PRIV_PROBE mov_cr3, mov %rax, %cr3
+	PRIV_PROBE mov_from_cr0, mov %cr0, %rax
+	PRIV_PROBE wrmsr, wrmsr
+	PRIV_PROBE rdmsr, rdmsr
+	PRIV_PROBE lgdt, lgdt zero_descriptor(%rip)
+	PRIV_PROBE lidt, lidt zero_descriptor(%rip)
+	PRIV_PROBE in, inb $0x80, %al
+	PRIV_PROBE out, outb %al, $0x80
+	PRIV_PROBE swapgs, swapgs
+	PRIV_PROBE invlpg, invlpg (%rax)
+	PRIV_PROBE wbinvd, wbinvd
+	PRIV_PROBE clts, clts
+	PRIV_PROBE mov_dr7, mov %rax, %db7
+
+	.section .rodata
+zero_descriptor:
+	.skip 16

@@ -1,0 +1,79 @@
+/*
+ * user.S - the test guest's user-mode code.  mm.c maps these pages at
+ * USER_CODE_VA with the user bit, so the code must be position independent
+ * and touch nothing but its registers and its stack: the user view of
+ * memory holds no guest-kernel mapping.  Each stub ends with
+ * USER_SYS_EXIT (rdi = result) unless an event ends it first.
+ */
+#include "guest-asm.h"
+
+.macro USER_EXIT
+	mov $USER_SYS_EXIT, %eax
+	syscall
+	ud2
+.endm
+
+	.section .user_text, "ax"
+	.balign 4096
+
+/*
+ * rdi = 41.  Load a pattern into every register the kernel must not see
+ * changed, ask for USER_SYS_ECHO (returns rdi + 1) and exit with the
+ * answer: the kernel side checks the registers at both syscalls.
+ */
+GLOBAL_FUNC user_syscall
+	movabs $REG_PATTERN(1), %rbx
+	movabs $REG_PATTERN(3), %rdx
+	movabs $REG_PATTERN(4), %rsi
+	movabs $REG_PATTERN(6), %rbp
+	movabs $REG_PATTERN(7), %r8
+	movabs $REG_PATTERN(8), %r9
+	movabs $REG_PATTERN(9), %r10
+	movabs $REG_PATTERN(11), %r12
+	movabs $REG_PATTERN(12), %r13
+	movabs $REG_PATTERN(13), %r14
+	movabs $REG_PATTERN(14), %r15
+	mov $USER_SYS_ECHO, %eax
+	syscall
+	.globl user_syscall_ret
+user_syscall_ret:
+	mov %rax, %rdi
+	USER_EXIT
+
+/* Read the quadword at rdi and exit with it (the read should fault). */
+GLOBAL_FUNC user_read
+	.globl user_read_insn
+user_read_insn:
+	mov (%rdi), %rax
+	mov %rax, %rdi
+	USER_EXIT
+
+/* Write to rdi (should fault). */
+GLOBAL_FUNC user_write
+	.globl user_write_insn
+user_write_insn:
+	movq $1, (%rdi)
+	USER_EXIT
+
+/* A privileged instruction in user mode (should raise #GP). */
+GLOBAL_FUNC user_cli
+	.globl user_cli_insn
+user_cli_insn:
+	cli
+	USER_EXIT
+
+/* rdi USER_SYS_NOP syscalls, then exit (benchmark). */
+GLOBAL_FUNC user_syscall_loop
+	mov %rdi, %rbx
+1:	mov $USER_SYS_NOP, %eax
+	syscall
+	dec %rbx
+	jnz 1b
+	USER_EXIT
+
+/* Spin until an interrupt takes the CPU away. */
+GLOBAL_FUNC user_spin
+1:	pause
+	jmp 1b
+
+	.balign 4096
