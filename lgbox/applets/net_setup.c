@@ -87,6 +87,7 @@ struct net_command {
 	const char *name;
 	int min_args, max_args;	/* after the command word; -1: unlimited */
 	int (*run)(struct net_ctx *ctx, int argc, char **argv);
+	const char *args;	/* for "wrong number of arguments"; NULL: takes none */
 };
 
 static __attribute__((format(printf, 2, 3)))
@@ -903,19 +904,19 @@ static int cmd_status(struct net_ctx *ctx, int argc, char **argv)
 static int cmd_apply(struct net_ctx *ctx, int argc, char **argv);
 
 static const struct net_command net_commands[] = {
-	{ "bridge", 1, -1, cmd_bridge },
-	{ "tap", 1, -1, cmd_tap },
-	{ "attach", 2, 2, cmd_attach },
-	{ "detach", 1, 1, cmd_detach },
-	{ "addr", 2, -1, cmd_addr },
-	{ "up", 1, 1, cmd_up },
-	{ "down", 1, 1, cmd_down },
-	{ "route", 3, 5, cmd_route },
-	{ "forwarding", 1, 2, cmd_forwarding },
-	{ "delete", 1, 1, cmd_delete },
-	{ "apply", 1, 1, cmd_apply },
-	{ "teardown", 0, 0, cmd_teardown },
-	{ "status", 0, 0, cmd_status },
+	{ "bridge", 1, -1, cmd_bridge, "NAME [--addr CIDR]..." },
+	{ "tap", 1, -1, cmd_tap, "NAME [--owner USER] [--group GROUP] [--bridge BR]" },
+	{ "attach", 2, 2, cmd_attach, "IF BR" },
+	{ "detach", 1, 1, cmd_detach, "IF" },
+	{ "addr", 2, -1, cmd_addr, "IF CIDR..." },
+	{ "up", 1, 1, cmd_up, "IF" },
+	{ "down", 1, 1, cmd_down, "IF" },
+	{ "route", 3, 5, cmd_route, "DEST via GW [dev IF] | DEST dev IF" },
+	{ "forwarding", 1, 2, cmd_forwarding, "on|off [ipv4|ipv6]" },
+	{ "delete", 1, 1, cmd_delete, "IF" },
+	{ "apply", 1, 1, cmd_apply, "FILE" },
+	{ "teardown", 0, 0, cmd_teardown, NULL },
+	{ "status", 0, 0, cmd_status, NULL },
 };
 
 static int run_command(struct net_ctx *ctx, int argc, char **argv)
@@ -928,9 +929,11 @@ static int run_command(struct net_ctx *ctx, int argc, char **argv)
 
 		if (strcmp(argv[0], cmd->name))
 			continue;
+		if (!cmd->args && nargs)
+			return net_usage(ctx, "%s takes no arguments", cmd->name);
 		if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args))
-			return net_usage(ctx, "%s: wrong number of arguments (see --help)",
-					 cmd->name);
+			return net_usage(ctx, "%s: wrong number of arguments (expected: %s %s)",
+					 cmd->name, cmd->name, cmd->args);
 		return cmd->run(ctx, nargs, argv + 1);
 	}
 	return net_usage(ctx, "unknown command \"%s\"", argv[0]);
