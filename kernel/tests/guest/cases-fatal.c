@@ -49,6 +49,7 @@ static void case_bad_load_cr3(void)
 }
 TEST_CASE("bad-load-cr3", case_bad_load_cr3, CASE_FATAL);
 
+/* A second LHCALL_INIT, for a page beyond RAM at that. */
 static void case_bad_shared_page(void)
 {
 	expect_crash("init");
@@ -87,7 +88,7 @@ TEST_CASE("bad-iret-cs", case_bad_iret_cs, CASE_FATAL);
 /* An event whose handler was removed (handler 0) has nowhere to go. */
 static void case_no_handler(void)
 {
-	expect_crash(".");
+	expect_crash("handler");
 	hcall3(LHCALL_SET_TRAP, X86_TRAP_UD, 0, 0);
 	asm volatile("ud2");
 	survived("ud2 without a #UD handler", 0);
@@ -108,7 +109,7 @@ asm(".pushsection .text\n"
 
 static void case_fault_in_fault_handler(void)
 {
-	expect_crash(".");
+	expect_crash("fault");
 	hcall3(LHCALL_SET_TRAP, X86_TRAP_PF, (u64)faulting_pf_handler, 0);
 	asm volatile("mov %0, %%rsp\n\t"
 		     "jmp faulting_pf_handler"

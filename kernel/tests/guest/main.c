@@ -1,15 +1,18 @@
 /*
  * main.c - boot of the test guest and its case runner.
  *
- * guest_main() prints a banner before anything else (the early console
- * case), registers the shared page, the trap handlers and the kernel
- * stack, builds its page tables and then, according to the command line:
+ * guest_main() registers the shared page (lg.ko accepts no other
+ * hypercall before LHCALL_INIT), prints a banner before anything else is
+ * set up (the early console check), registers the trap handlers and the
+ * kernel stack, builds its page tables and then, according to the command
+ * line:
  *   list        prints "CASE: name [fatal|manual]" for the runner;
  *   bench       runs the benchmark (bench.c);
  *   case=NAME   runs that one case (fatal cases only run this way);
  *   (nothing)   runs every case that is neither fatal nor manual.
  * Each case prints "PASS: name" or "FAIL: name: detail"; the guest then
- * powers off with the reason "tests done: N passed, M failed".
+ * prints "SUMMARY: N passed, M failed" and powers off with the reason
+ * "tests done: N passed, M failed".
  */
 #include <asm/bootparam.h>
 #include "guest.h"
@@ -125,6 +128,7 @@ static void list_cases(void)
 
 static noreturn void report_and_power_off(unsigned int passed, unsigned int failed)
 {
+	kprintf("SUMMARY: %u passed, %u failed\n", passed, failed);
 	shutdown(LGUEST_SHUTDOWN_POWEROFF, "tests done: %u passed, %u failed",
 		 passed, failed);
 }
@@ -154,11 +158,11 @@ static noreturn void run_selected(void)
 noreturn void guest_main(u64 boot_params_pa)
 {
 	static const char banner[] =
-		"lgbox test guest: early console before LHCALL_INIT\n";
+		"lgbox test guest: early console, before traps and page tables\n";
 	u64 cmdline_pa;
 
-	console_write(banner, sizeof(banner) - 1);
 	hcall1(LHCALL_INIT, image_to_phys(&shared_page));
+	console_write(banner, sizeof(banner) - 1);
 	traps_install();
 	boot_params = phys_to_virt(boot_params_pa);
 	cmdline_pa = boot_params->hdr.cmd_line_ptr |
