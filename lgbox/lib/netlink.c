@@ -80,11 +80,6 @@ void nl_put(struct nl_msg *msg, uint16_t type, const void *data, size_t len)
 	msg->hdr.nlmsg_len = new_len;
 }
 
-void nl_put_u8(struct nl_msg *msg, uint16_t type, uint8_t value)
-{
-	nl_put(msg, type, &value, sizeof(value));
-}
-
 void nl_put_u32(struct nl_msg *msg, uint16_t type, uint32_t value)
 {
 	nl_put(msg, type, &value, sizeof(value));

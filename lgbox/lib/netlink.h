@@ -51,7 +51,6 @@ void nl_close(struct nl_sock *sk);
 /* Starts a message; returns the zeroed family header (ifinfomsg, ...). */
 void *nl_msg_init(struct nl_msg *msg, uint16_t type, uint16_t flags, size_t family_len);
 void nl_put(struct nl_msg *msg, uint16_t type, const void *data, size_t len);
-void nl_put_u8(struct nl_msg *msg, uint16_t type, uint8_t value);
 void nl_put_u32(struct nl_msg *msg, uint16_t type, uint32_t value);
 void nl_put_str(struct nl_msg *msg, uint16_t type, const char *str);
 struct rtattr *nl_nest_begin(struct nl_msg *msg, uint16_t type);
