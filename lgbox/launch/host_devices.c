@@ -1,25 +1,150 @@
 /*
- * host_devices.c - opens the host side of block and net devices for
- * launch (see host_devices.h).
+ * host_devices.c - opens the host side of launch's block and net devices
+ * (see host_devices.h): raw images with an optional overlay through the
+ * shared virtio-blk engine, and tap devices (created if missing, attached
+ * to a bridge through lib/netlink) for virtio-net.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+
 #include "../lgbox.h"
+#include "../lib/netlink.h"
+#include "../virtio/blk.h"
 #include "../virtio/devices.h"
 #include "host_devices.h"
+
+#define VNET_HDR_SIZE	12
+
+static struct blk_disk disks[LAUNCH_MAX_BLOCKS];
 
 struct virtio_dev *host_block_create(const struct block_opt *opt,
 				     const struct guest_mem *mem, unsigned int index)
 {
-	(void)mem;
-	(void)index;
-	lgbox_warn("--block %s: virtio-blk is not in this build yet", opt->path);
-	return NULL;
+	struct blk_disk *disk = &disks[index];
+	const char *what;
+	int ret;
+
+	if (opt->vhost_user) {
+		lgbox_warn("--block vhost-user:%s: the vhost-user-blk frontend is not implemented yet; serve the image with --block PATH",
+			   opt->path);
+		return NULL;
+	}
+	ret = blk_disk_open(disk, opt->path, opt->read_only, opt->overlay, &what);
+	if (ret == -EINVAL && what == opt->overlay) {
+		lgbox_warn("--block %s: overlay %s has another size than the image; it belongs to another image",
+			   opt->path, opt->overlay);
+		return NULL;
+	}
+	if (ret < 0) {
+		errno = -ret;
+		lgbox_warn_errno("--block: cannot open %s", what);
+		return NULL;
+	}
+	return virtio_blk_create(mem, disk, NULL);
+}
+
+static bool net_rx_wanted(void *ctx)
+{
+	return virtio_net_rx_wanted(ctx);
+}
+
+static void net_rx_ready(void *ctx, int fd, short revents)
+{
+	(void)fd;
+	(void)revents;
+	virtio_net_receive(ctx);
+}
+
+static int open_tap(const char *name)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int hdr_size = VNET_HDR_SIZE;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		lgbox_warn_errno("--net tap:%s: cannot open /dev/net/tun (tun module loaded?)", name);
+		return -1;
+	}
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0) {
+		lgbox_warn_errno("--net tap:%s: cannot attach to the tap device", name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Brings the tap up, and into the bridge when asked. */
+static int wire_tap(const struct net_opt *opt)
+{
+	struct nl_sock sk;
+	struct rtnl_link tap, br;
+	int ret;
+
+	if (nl_open(&sk) < 0) {
+		lgbox_warn_errno("--net tap:%s: cannot open rtnetlink", opt->tap);
+		return -1;
+	}
+	ret = rtnl_link_get(&sk, opt->tap, &tap);
+	if (ret == 0 && opt->bridge) {
+		ret = rtnl_link_get(&sk, opt->bridge, &br);
+		if (ret == -ENODEV)
+			lgbox_warn("--net tap:%s: no bridge %s (create it with 'lgbox net-setup bridge %s')",
+				   opt->tap, opt->bridge, opt->bridge);
+		else if (ret == 0 && tap.master != br.ifindex)
+			ret = rtnl_link_set_master(&sk, tap.ifindex, br.ifindex);
+	}
+	if (ret == 0)
+		ret = rtnl_link_set_up(&sk, tap.ifindex, true);
+	if (ret < 0 && ret != -ENODEV) {
+		errno = -ret;
+		lgbox_warn_errno("--net tap:%s: cannot set the tap up%s%s", opt->tap,
+				 opt->bridge ? " in bridge " : "", opt->bridge ? opt->bridge : "");
+	}
+	nl_close(&sk);
+	return ret < 0 ? -1 : 0;
+}
+
+/* A stable locally administered MAC from the tap name, unless one is given. */
+static void pick_mac(const struct net_opt *opt, uint8_t mac[6])
+{
+	uint32_t hash = 2166136261u;
+	const char *p;
+
+	if (opt->mac_set) {
+		memcpy(mac, opt->mac, 6);
+		return;
+	}
+	for (p = opt->tap; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	mac[0] = 0x02;
+	mac[1] = 0x6c;	/* 'l' */
+	memcpy(mac + 2, &hash, 4);
 }
 
 struct virtio_dev *host_net_create(const struct net_opt *opt,
 				   const struct guest_mem *mem, unsigned int index)
 {
-	(void)mem;
+	struct io_watch w = { .events = POLLIN, .wanted = net_rx_wanted, .ready = net_rx_ready };
+	struct virtio_dev *dev;
+	uint8_t mac[6];
+	int fd = open_tap(opt->tap);
+
 	(void)index;
-	lgbox_warn("--net tap:%s: virtio-net is not in this build yet", opt->tap);
-	return NULL;
+	if (fd < 0 || wire_tap(opt) < 0)
+		return NULL;
+	pick_mac(opt, mac);
+	dev = virtio_net_create(mem, fd, mac, ioloop_wake);
+	if (!dev)
+		return NULL;
+	w.fd = fd;
+	w.ctx = dev;
+	if (ioloop_add(&w) < 0)
+		return NULL;
+	return dev;
 }

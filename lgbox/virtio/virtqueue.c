@@ -181,6 +181,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 	return 1;
 }
 
+void vq_unpop(struct virtqueue *vq)
+{
+	vq->last_avail--;
+}
+
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 {
 	struct vring_used_elem *e = &vq->used->ring[vq->used_idx & (vq->num - 1)];
@@ -243,4 +248,26 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *bu
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf, size_t len)
 {
 	return iov_copy(iov, n, skip, (void *)buf, len, true);
+}
+
+unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
+		       struct iovec *dst, unsigned int max)
+{
+	unsigned int i, out = 0;
+
+	for (i = 0; i < n && len && out < max; i++) {
+		size_t chunk;
+
+		if (skip >= src[i].iov_len) {
+			skip -= src[i].iov_len;
+			continue;
+		}
+		chunk = src[i].iov_len - skip;
+		if (chunk > len)
+			chunk = len;
+		dst[out++] = (struct iovec){ (uint8_t *)src[i].iov_base + skip, chunk };
+		len -= chunk;
+		skip = 0;
+	}
+	return out;
 }

@@ -93,6 +93,9 @@ int vq_init(struct virtqueue *vq, const struct guest_mem *mem, uint16_t num,
  */
 int vq_pop(struct virtqueue *vq, struct vq_chain *chain);
 
+/* Gives back the chain just popped (its buffers were not used after all). */
+void vq_unpop(struct virtqueue *vq);
+
 /* Returns a chain to the guest, written = bytes written into its in part. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 
@@ -105,5 +108,12 @@ bool vq_need_interrupt(struct virtqueue *vq);
 /* Copies up to len bytes between a flat buffer and iovecs; returns bytes. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
 size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf, size_t len);
+
+/*
+ * Makes dst (at most max entries) describe bytes [skip, skip + len) of src;
+ * returns the entry count.  Fewer bytes if src is shorter: callers check.
+ */
+unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t skip, size_t len,
+		       struct iovec *dst, unsigned int max);
 
 #endif /* LGBOX_VIRTQUEUE_H */

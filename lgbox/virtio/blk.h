@@ -1,0 +1,61 @@
+/*
+ * blk.h - the virtio-blk request engine, kept apart from any transport:
+ * launch's virtio-mmio device and block-export's vhost-user back end both
+ * hand it chains popped from a struct virtqueue.
+ *
+ * A struct blk_disk is a raw image (lib/blkfile) and optionally a
+ * copy-on-write overlay: then the image is opened read-only and may be
+ * shared by several guests, and every write lands in the overlay file.
+ * The overlay is a sparse file of the image's size; a 4 KiB cluster is
+ * "in the overlay" exactly when the file has data there (SEEK_DATA), so it
+ * needs no metadata and survives restarts.  A partial write to a cluster
+ * not yet in the overlay first copies the cluster from the image.
+ */
+#ifndef LGBOX_VIRTIO_BLK_H
+#define LGBOX_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/blkfile.h"
+#include "virtqueue.h"
+
+#define BLK_OVERLAY_CLUSTER	4096ULL
+
+#define VIRTIO_BLK_T_IN			0
+#define VIRTIO_BLK_T_OUT		1
+#define VIRTIO_BLK_T_FLUSH		4
+#define VIRTIO_BLK_T_GET_ID		8
+#define VIRTIO_BLK_T_DISCARD		11
+#define VIRTIO_BLK_T_WRITE_ZEROES	13
+
+#define VIRTIO_BLK_S_OK		0
+#define VIRTIO_BLK_S_IOERR	1
+#define VIRTIO_BLK_S_UNSUPP	2
+
+#define VIRTIO_BLK_ID_BYTES	20
+
+struct blk_disk {
+	struct blkfile image;
+	struct blkfile overlay;		/* fd < 0 without an overlay */
+	uint8_t *in_overlay;		/* bitmap, one bit per cluster */
+	bool read_only;			/* as the guest sees it */
+	char serial[VIRTIO_BLK_ID_BYTES + 1];
+};
+
+/* 0 or -errno; *what names the file that failed (image or overlay). */
+int blk_disk_open(struct blk_disk *disk, const char *path, bool read_only,
+		  const char *overlay_path, const char **what);
+void blk_disk_close(struct blk_disk *disk);
+uint64_t blk_disk_size(const struct blk_disk *disk);
+bool blk_disk_can_discard(const struct blk_disk *disk);
+bool blk_disk_can_write_zeroes(const struct blk_disk *disk);
+
+/*
+ * Executes one request (header, data, status byte) and writes its status;
+ * returns the bytes written into the chain's device-writable part, the
+ * used length to report.  A chain too short for header and status gets 0.
+ */
+uint32_t blk_execute(struct blk_disk *disk, const struct vq_chain *chain);
+
+#endif /* LGBOX_VIRTIO_BLK_H */
