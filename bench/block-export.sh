@@ -8,16 +8,24 @@
 # (> 1 means block-export is faster).  Each figure is the best of $ROUNDS
 # rounds, servers alternating, so a noisy neighbour hurts both alike.
 #
-# Usage: bench/block-export.sh   (env: O=output dir holding lgbox/lgbox, or
-#        LGBOX=path; SIZE_MB=image size, default 256; ROUNDS, default 3)
+# Then the same comparison over vhost-user-blk: a QEMU VM (TCG, so the
+# guest's own CPU cost is large and shrinks differences) boots the appliance
+# kernel with a busybox initramfs that times O_DIRECT dd in the guest.
+#
+# Usage: bench/block-export.sh   (env: O=output dir holding lgbox/lgbox and
+#        images/bzImage, or LGBOX=/BZIMAGE=; SIZE_MB=image size, default 256;
+#        ROUNDS, default 3; VHOST_ROUNDS, default 1)
 set -eu
 
 O=${O:-output}
 LGBOX=${LGBOX:-$O/lgbox/lgbox}
+BZIMAGE=${BZIMAGE:-$O/images/bzImage}
 SIZE_MB=${SIZE_MB:-256}
 ROUNDS=${ROUNDS:-3}
+VHOST_ROUNDS=${VHOST_ROUNDS:-1}
 
-for tool in qemu-img:qemu-utils qemu-storage-daemon:qemu-system-x86 nbdcopy:libnbd-bin bc:bc; do
+for tool in qemu-img:qemu-utils qemu-storage-daemon:qemu-system-x86 nbdcopy:libnbd-bin bc:bc \
+	cpio:cpio; do
 	command -v "${tool%%:*}" >/dev/null || apt-get install -y -q "${tool#*:}" >/dev/null
 done
 [ -x "$LGBOX" ] || { echo "bench/block-export.sh: no lgbox binary at $LGBOX (build it or set LGBOX=)" >&2; exit 1; }
@@ -55,6 +63,16 @@ start_server() {
 			--blockdev driver=raw,node-name=disk,file=file \
 			--nbd-server addr.type=unix,addr.path="$sock" \
 			--export type=nbd,id=exp,node-name=disk,name=disk,writable=on \
+			2>"$tmp/server.log" &
+		;;
+	block-export-vhost)
+		"$LGBOX" block-export --vhost-user "$sock" "$image" 2>"$tmp/server.log" &
+		;;
+	qemu-storage-daemon-vhost)
+		qemu-storage-daemon \
+			--blockdev driver=file,node-name=file,filename="$image",aio=threads \
+			--blockdev driver=raw,node-name=disk,file=file \
+			--export type=vhost-user-blk,id=exp,node-name=disk,writable=on,addr.type=unix,addr.path="$sock" \
 			2>"$tmp/server.log" &
 		;;
 	esac
@@ -124,4 +142,73 @@ for c in $cases; do
 		ratio=$(echo "$b / $a" | bc -l)
 	fi
 	printf '%-18s %15.1f %-6s %15.1f %-6s %6.2fx\n' "$c" "$fa" "$unit" "$fb" "$unit" "$ratio"
+done
+
+# ---- vhost-user-blk, measured from inside a VM ----
+if [ ! -f "$BZIMAGE" ]; then
+	echo "vhost-user-blk: skipped, no appliance kernel at $BZIMAGE (build it or set BZIMAGE=)"
+	exit 0
+fi
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed"; then
+	apt-get install -y -q busybox-static >/dev/null
+fi
+VM_MB=$SIZE_MB
+VM_OPS=4000
+root=$tmp/initramfs
+mkdir -p "$root/bin" "$root/dev" "$root/proc"
+cp /bin/busybox "$root/bin/"
+# The guest times each dd with /proc/uptime (10 ms resolution; the runs last
+# seconds) and prints "BENCH case seconds".
+{
+	echo '#!/bin/busybox sh'
+	echo "MB=$VM_MB OPS=$VM_OPS"
+	cat <<'INIT'
+/bin/busybox --install -s /bin
+mount -t devtmpfs dev /dev
+mount -t proc proc /proc
+bench() {
+	name=$1
+	shift
+	read -r start _ </proc/uptime
+	"$@" >/dev/null 2>&1
+	read -r end _ </proc/uptime
+	echo "BENCH $name $(awk "BEGIN { print $end - $start }")"
+}
+bench seq-read-1M dd if=/dev/vda of=/dev/null bs=1M count=$MB iflag=direct
+bench seq-write-1M dd if=/dev/zero of=/dev/vda bs=1M count=$MB oflag=direct
+bench read-4k dd if=/dev/vda of=/dev/null bs=4k count=$OPS iflag=direct
+bench write-4k dd if=/dev/zero of=/dev/vda bs=4k count=$OPS oflag=direct
+reboot -f
+INIT
+} >"$root/init"
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet) >"$tmp/initramfs.cpio"
+
+vm_bench() {
+	start_server "$1"
+	qemu-system-x86_64 -accel tcg -m 256 -nodefaults -no-reboot -display none -serial stdio \
+		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
+		-chardev socket,id=c0,path="$sock" -device vhost-user-blk-pci,chardev=c0 \
+		-kernel "$BZIMAGE" -initrd "$tmp/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 rdinit=/init quiet" 2>&1 |
+		sed -n "s/^BENCH \([^ ]*\) \([0-9.]*\).*/$1 \1 \2/p" >>"$tmp/results"
+	stop_server
+}
+
+for r in $(seq "$VHOST_ROUNDS"); do
+	vm_bench block-export-vhost
+	vm_bench qemu-storage-daemon-vhost
+done
+echo
+echo "block-export vs qemu-storage-daemon, vhost-user-blk, O_DIRECT dd in a TCG VM, best of $VHOST_ROUNDS"
+printf '%-18s %22s %22s %7s\n' case block-export qemu-storage-daemon ratio
+for c in seq-read-1M seq-write-1M read-4k write-4k; do
+	a=$(best block-export-vhost "$c")
+	b=$(best qemu-storage-daemon-vhost "$c")
+	[ -n "$a" ] && [ -n "$b" ] || { echo "bench/block-export.sh: vhost-user $c produced no figure" >&2; exit 1; }
+	case $c in
+	seq-*)	fa=$(echo "$VM_MB / $a" | bc -l); fb=$(echo "$VM_MB / $b" | bc -l); unit=MiB/s ;;
+	*)	fa=$(echo "$a * 1000000 / $VM_OPS" | bc -l); fb=$(echo "$b * 1000000 / $VM_OPS" | bc -l); unit=us/op ;;
+	esac
+	printf '%-18s %15.1f %-6s %15.1f %-6s %6.2fx\n' "$c" "$fa" "$unit" "$fb" "$unit" "$(echo "$b / $a" | bc -l)"
 done

@@ -102,9 +102,7 @@ struct vhost_user_config {
 	uint8_t payload[VHOST_USER_CONFIG_MAX];
 };
 
-/* Largest payload of any message handled (the memory table). */
-#define VHOST_USER_MAX_PAYLOAD sizeof(struct vhost_user_config)
-
+/* Every payload handled; its size bounds what a receiver must accept. */
 union vhost_user_payload {
 	uint64_t u64;
 	struct vhost_user_vring_state state;
