@@ -96,8 +96,12 @@ static inline void tg_publish(struct test_guest *g, uint16_t head)
 /* Posts a direct chain; returns its head. */
 static inline uint16_t tg_post(struct test_guest *g, const struct tg_buf *bufs, unsigned int n)
 {
-	uint16_t head = g->next_desc % g->num;
+	uint16_t head;
 
+	/* Chains are contiguous: start over at 0 rather than run off the table. */
+	if (g->next_desc % g->num + n > g->num)
+		g->next_desc += g->num - g->next_desc % g->num;
+	head = g->next_desc % g->num;
 	tg_fill(g, TG_DESC, head, bufs, n);
 	g->next_desc += n;
 	tg_publish(g, head);

@@ -7,9 +7,10 @@
  * Registers are 32 bits wide: other sizes outside the config space read
  * as 0 and are ignored on write, like undefined registers.
  */
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../lgbox.h"
 #include "mmio.h"
 
 #define REG_MAGIC		0x000
@@ -57,6 +58,12 @@ void virtio_dev_init(struct virtio_dev *dev, const struct virtio_dev_ops *ops,
 	pthread_mutex_init(&dev->lock, NULL);
 }
 
+void virtio_dev_free(struct virtio_dev *dev)
+{
+	pthread_mutex_destroy(&dev->lock);
+	free(dev->priv);
+}
+
 bool virtio_has_feature(const struct virtio_dev *dev, unsigned int bit)
 {
 	return dev->driver_features & (1ULL << bit);
@@ -79,9 +86,8 @@ void virtio_dev_broken(struct virtio_dev *dev, unsigned int q)
 {
 	if (dev->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	fprintf(stderr, "lgbox launch: virtio-%s queue %u: %s; device needs reset\n",
-		dev->ops->name, q, dev->vqs[q].broken_reason ? dev->vqs[q].broken_reason :
-		"bad ring");
+	lgbox_warn("virtio-%s queue %u: %s; device needs reset", dev->ops->name, q,
+		   dev->vqs[q].broken_reason ? dev->vqs[q].broken_reason : "bad ring");
 	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	virtio_config_changed(dev);
 }

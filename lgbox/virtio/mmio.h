@@ -89,6 +89,9 @@ void virtio_dev_init(struct virtio_dev *dev, const struct virtio_dev_ops *ops,
 uint64_t virtio_mmio_read(struct virtio_dev *dev, uint64_t offset, unsigned int size);
 void virtio_mmio_write(struct virtio_dev *dev, uint64_t offset, unsigned int size, uint64_t value);
 
+/* Frees a device made by one of the virtio_*_create() (priv is its allocation). */
+void virtio_dev_free(struct virtio_dev *dev);
+
 /* A reboot or teardown: back to the power-on state (takes the lock). */
 void virtio_dev_reset(struct virtio_dev *dev);
 /* Process every live queue as if the guest had notified it (takes the lock). */
