@@ -1,0 +1,64 @@
+#!/bin/bash
+# stage-rootfs.sh: assemble a root filesystem tree that mkinitramfs.sh then packs.
+#
+#   stage-rootfs.sh host|guest DIR OVERLAY...
+#
+# Both trees get BusyBox (one link per applet) and the overlays, copied in order. The host
+# tree also gets lgbox (one link per applet), lg.ko, the hypervisor test suite, the fixed
+# guests' configs and the guest kernel + initramfs. Inputs come from the environment (set
+# by the Makefile); components not built yet are left out (make already said so).
+set -euo pipefail
+
+kind=$1 root=$2
+shift 2
+
+die() {
+	echo "lgbox build: $*" >&2
+	exit 1
+}
+
+# link_applets BINARY NAME...: NAME -> BINARY symlinks, relative to the tree's root
+link_applets() {
+	local binary=$1 name
+	shift
+	for name in "$@"; do
+		mkdir -p "$root/$(dirname "$name")"
+		ln -sf "$binary" "$root/$name"
+	done
+}
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,root,etc}
+
+install -m 0755 "$BUSYBOX_SRC/busybox" "$root/bin/busybox"
+# --list-full gives each applet with its install directory, e.g. usr/bin/awk
+link_applets /bin/busybox $("$BUSYBOX_SRC/busybox" --list-full)
+
+for overlay in "$@"; do
+	[ -d "$overlay" ] || die "overlay directory '$overlay' does not exist (see ROOTFS_*_OVERLAYS in .config)"
+	cp -a "$overlay/." "$root/"
+done
+# .keep only makes git keep an empty directory
+find "$root" -name .keep -delete
+
+[ "$kind" = host ] || exit 0
+
+if [ -x "$LGBOX_BIN" ]; then
+	install -m 0755 "$LGBOX_BIN" "$root/bin/lgbox"
+	# lgbox applets win over a BusyBox applet of the same name
+	link_applets lgbox $("$LGBOX_BIN" --list | sed 's|^|bin/|')
+fi
+if [ -f "$LG_KO" ]; then
+	install -D -m 0644 "$LG_KO" "$root/lib/modules/lg.ko"
+fi
+if [ -n "$(ls -A "$LG_TESTS_DIR" 2>/dev/null)" ]; then
+	mkdir -p "$root/usr/lib/lgbox/tests"
+	cp -a "$LG_TESTS_DIR/." "$root/usr/lib/lgbox/tests/"
+fi
+install -D -m 0644 "$GUEST_KERNEL" "$root/boot/bzImage"
+install -D -m 0644 "$GUEST_INITRAMFS" "$root/usr/share/lgbox/guest-initramfs.cpio.gz"
+mkdir -p "$root/etc/lgbox/guests"
+for conf in $FIXED_GUEST_CONFS; do
+	[ -f "$conf" ] || die "fixed guest config $conf does not exist (see ROOTFS_FIXED_GUESTS in .config)"
+	install -m 0644 "$conf" "$root/etc/lgbox/guests/"
+done
