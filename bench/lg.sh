@@ -52,7 +52,9 @@ printf '%-28s %12s   %-26s %12s %8s\n' "guest operation" cycles "native operatio
 while read -r guest native; do
 	g=$(figure guest "$guest")
 	n=$(figure native "$native")
-	[ -n "$g" ] && [ -n "$n" ] || die "missing figure for $guest or $native"
+	if [ -z "$g" ] || [ -z "$n" ]; then
+		die "missing figure for $guest or $native"
+	fi
 	printf '%-28s %12s   %-26s %12s %8s\n' "$guest" "$g" "$native" "$n" \
 		"$(awk -v g="$g" -v n="$n" 'BEGIN { if (n > 0) printf "%.1fx", g / n; else print "-" }')"
 done <<'EOF'
