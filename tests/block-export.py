@@ -399,7 +399,7 @@ def boot_vm(kernel, initramfs, vhost_sock, mode):
             "-device", "vhost-user-blk-pci,chardev=c0,num-queues=2",
             "-kernel", kernel, "-initrd", initramfs,
             "-append", "console=ttyS0 panic=-1 rdinit=/init -- " + mode]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=300).stdout
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=180).stdout
     lines = {}
     for line in out.splitlines():
         if line.startswith("GUEST-"):
@@ -457,6 +457,13 @@ def check_vhost_user_vm(res, tmp):
         daemon.stop()
 
 
+def exit_on_signal(signum, _frame):
+    """Turns SIGTERM/SIGINT into SystemExit so the finally blocks stop the daemons."""
+    sys.exit(128 + signum)
+
+
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, exit_on_signal)
+    signal.signal(signal.SIGINT, exit_on_signal)
     sys.exit(main())

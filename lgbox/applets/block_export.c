@@ -236,7 +236,7 @@ static int open_listeners(struct server *s, const struct options *o)
 static void announce(const struct server *s, const struct options *o)
 {
 	lgbox_warn("serving %s (%llu bytes, %s) as \"%s\"", o->image,
-		   (unsigned long long)s->exp->bf.size,
+		   (unsigned long long)s->exp->disk.image.size,
 		   o->read_only ? "read-only" : "read-write", o->name);
 	for (int i = 0; i < s->n_listeners; i++)
 		lgbox_warn("listening: %s", s->listeners[i].desc);
@@ -247,6 +247,7 @@ static int block_export_main(int argc, char **argv)
 	struct options o = { 0 };
 	struct export exp = { 0 };
 	struct server server = { .exp = &exp };
+	const char *failed_file;
 	int ready_fd = -1, err;
 
 	err = parse_options(argc, argv, &o);
@@ -254,11 +255,11 @@ static int block_export_main(int argc, char **argv)
 		return err;
 	if (o.log)
 		redirect_stderr(o.log);
-	err = blkfile_open(&exp.bf, o.image, o.read_only);
+	err = blk_disk_open(&exp.disk, o.image, o.read_only, NULL, &failed_file);
 	if (err)
-		lgbox_die("cannot open image %s: %s", o.image, strerror(-err));
+		lgbox_die("cannot open image %s: %s", failed_file, strerror(-err));
+	strncpy(exp.disk.serial, o.serial, VIRTIO_BLK_ID_BYTES);
 	exp.name = o.name;
-	exp.serial = o.serial;
 	exp.max_queues = o.queues;
 	if (open_listeners(&server, &o))
 		return 1;
@@ -273,6 +274,6 @@ static int block_export_main(int argc, char **argv)
 	err = server_run(&server);
 	if (o.pidfile)
 		unlink(o.pidfile);
-	blkfile_close(&exp.bf);
+	blk_disk_close(&exp.disk);
 	return err ? 1 : 0;
 }

@@ -6,12 +6,11 @@
 #ifndef LGBOX_BLOCKEXPORT_EXPORT_H
 #define LGBOX_BLOCKEXPORT_EXPORT_H
 
-#include "../lib/blkfile.h"
+#include "../virtio/blk.h"
 
 struct export {
-	struct blkfile bf;
+	struct blk_disk disk;		/* NBD uses disk.image; vhost-user the blk engine */
 	const char *name;		/* NBD export name */
-	const char *serial;		/* virtio-blk GET_ID answer (at most 20 bytes used) */
 	unsigned int max_queues;	/* vhost-user-blk queues offered */
 };
 

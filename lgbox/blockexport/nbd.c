@@ -302,14 +302,14 @@ static int send_simple_reply(struct nbd_conn *c, uint64_t cookie, uint32_t error
 static int finish_modification(struct nbd_conn *c, const struct nbd_request *req, int err)
 {
 	if (!err && (req->flags & NBD_CMD_FLAG_FUA))
-		err = blkfile_flush(&c->exp->bf);
+		err = blkfile_flush(&c->exp->disk.image);
 	return err;
 }
 
 /* Executes a validated request; returns the reply's NBD error. */
 static uint32_t execute(struct nbd_conn *c, const struct nbd_request *req, uint8_t *payload)
 {
-	struct blkfile *bf = &c->exp->bf;
+	struct blkfile *bf = &c->exp->disk.image;
 	struct iovec iov = { .iov_base = payload, .iov_len = req->length };
 	int err;
 
@@ -379,9 +379,9 @@ void nbd_serve(int fd, struct export *exp, const char *peer)
 		.exp = exp,
 		.peer = peer,
 		.caps = {
-			.size = exp->bf.size,
-			.read_only = exp->bf.read_only,
-			.can_trim = exp->bf.can_discard,
+			.size = exp->disk.image.size,
+			.read_only = exp->disk.image.read_only,
+			.can_trim = exp->disk.image.can_discard,
 		},
 	};
 

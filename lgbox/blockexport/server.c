@@ -361,7 +361,7 @@ int server_run(struct server *s)
 	close(sfd);
 	close_listeners(s);
 	disconnect_all_clients();
-	err = blkfile_flush(&s->exp->bf);
+	err = blkfile_flush(&s->exp->disk.image);
 	if (err)
 		lgbox_warn("final flush of the image failed: %s", strerror(-err));
 	return err ? -1 : 0;

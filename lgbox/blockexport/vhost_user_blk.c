@@ -3,9 +3,10 @@
  * vhost-user-blk-pci, later lgbox launch).
  *
  * The frontend shares guest memory as file descriptors (SET_MEM_TABLE); we
- * map each region and hand the virtqueue code (splitq.c) a multi-region
- * guest_mem, so every descriptor is followed through bounds-checked
- * guest-physical translation.  Ring addresses arrive as *frontend* virtual addresses and are turned
+ * map each region and hand launch's virtqueue code (virtio/virtqueue.c) a
+ * multi-region guest_mem, so every descriptor is followed through the same
+ * bounds-checked guest-physical translation launch uses, and requests are
+ * executed by the same virtio-blk engine (virtio/blk.c).  Ring addresses arrive as *frontend* virtual addresses and are turned
  * into guest-physical ones through the region table first.
  *
  * One thread serves the control socket and every kick eventfd with poll(),
@@ -17,8 +18,8 @@
 #include "export.h"
 #include "../lgbox.h"
 #include "../lib/vhost_user.h"
-#include "vblk.h"
-#include "splitq.h"
+#include "../lib/guest_mem.h"
+#include "../virtio/virtqueue.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -28,8 +29,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <endian.h>
+#include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
-#include <linux/virtio_ring.h>
+
+/* Ring feature bits (linux/virtio_ring.h clashes with virtqueue.h's ring structs). */
+#define VIRTIO_RING_F_INDIRECT_DESC	28
+#define VIRTIO_RING_F_EVENT_IDX		29
 
 #define MAX_QUEUES	64
 #define MAX_RING_SIZE	32768
@@ -42,7 +48,7 @@ struct vhost_ring {
 	uint16_t last_avail;	/* SET_VRING_BASE / GET_VRING_BASE */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	bool have_addr;
-	struct splitq vq;
+	struct virtqueue vq;
 };
 
 struct mapping {
@@ -61,7 +67,7 @@ struct session {
 	struct mapping maps[VHOST_USER_MAX_REGIONS];
 	unsigned int n_regions;
 	struct vhost_ring vrings[MAX_QUEUES];
-	struct vblk blk;
+	struct vq_chain chain;		/* one request at a time: requests run synchronously */
 };
 
 struct message {
@@ -262,14 +268,24 @@ static bool vring_running(const struct vhost_ring *vr)
 
 /*
  * Builds the virtqueue view of a ring once it has everything: size, address
- * and a kick fd.
+ * and a kick fd.  The frontend gives the next avail index (SET_VRING_BASE);
+ * the used index is whatever the ring holds, which matters when a restarted
+ * frontend resumes rings a previous connection left half-used.
  */
 static bool start_vring(struct session *s, struct vhost_ring *vr)
 {
 	bool event_idx = s->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 
-	return splitq_init(&vr->vq, &s->mem, (uint16_t)vr->size, vr->desc_gpa, vr->avail_gpa,
-			  vr->used_gpa, event_idx, vr->last_avail) == 0;
+	if (vq_init(&vr->vq, &s->mem, (uint16_t)vr->size, vr->desc_gpa, vr->avail_gpa,
+		    vr->used_gpa, event_idx) < 0) {
+		lgbox_warn("vhost-user frontend %s: cannot start queue %ld: %s", s->peer,
+			   (long)(vr - s->vrings), vr->vq.broken_reason);
+		return false;
+	}
+	vr->vq.last_avail = vr->last_avail;
+	vr->vq.used_idx = __atomic_load_n(&vr->vq.used->idx, __ATOMIC_ACQUIRE);
+	vr->vq.signalled_used = vr->vq.used_idx;
+	return true;
 }
 
 static void notify_frontend(const struct vhost_ring *vr)
@@ -280,21 +296,21 @@ static void notify_frontend(const struct vhost_ring *vr)
 		lgbox_warn_errno("cannot signal the call eventfd");
 }
 
-/* Executes every available request; false if the ring is broken. */
+/* Executes every available request of a kicked ring; false if the kick fd failed. */
 static bool process_vring(struct session *s, struct vhost_ring *vr)
 {
 	uint64_t count;
-	int err;
 
 	if (read(vr->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return false;
-	err = vblk_process_queue(&s->blk, &vr->vq);
+	while (vq_pop(&vr->vq, &s->chain) > 0)
+		vq_push(&vr->vq, s->chain.head, blk_execute(&s->exp->disk, &s->chain));
 	vr->last_avail = vr->vq.last_avail;
-	if (splitq_should_notify(&vr->vq))
+	if (vq_need_interrupt(&vr->vq))
 		notify_frontend(vr);
-	if (err < 0) {
+	if (vr->vq.broken) {
 		lgbox_warn("vhost-user frontend %s: queue %ld is broken (%s); stopping it",
-			   s->peer, (long)(vr - s->vrings), strerror(-err));
+			   s->peer, (long)(vr - s->vrings), vr->vq.broken_reason);
 		stop_vring(vr);
 	}
 	return true;
@@ -304,8 +320,35 @@ static bool process_vring(struct session *s, struct vhost_ring *vr)
 
 static uint64_t offered_features(const struct session *s)
 {
-	return (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
-	       (1ull << VIRTIO_BLK_F_MQ) | vblk_features(&s->blk);
+	const struct blk_disk *disk = &s->exp->disk;
+	uint64_t f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
+		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
+		     (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
+		     (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_MQ);
+
+	if (disk->read_only)
+		f |= 1ull << VIRTIO_BLK_F_RO;
+	if (blk_disk_can_discard(disk))
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	if (blk_disk_can_write_zeroes(disk))
+		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+	return f;
+}
+
+/* virtio-blk config space (little-endian), consistent with offered_features(). */
+static void blk_config(const struct session *s, struct virtio_blk_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->capacity = htole64(blk_disk_size(&s->exp->disk) / 512);
+	cfg->seg_max = htole32(VQ_MAX_SEGMENTS - 2);	/* header and status take two */
+	cfg->blk_size = htole32(512);
+	cfg->num_queues = htole16((uint16_t)s->exp->max_queues);
+	cfg->max_discard_sectors = htole32(UINT32_MAX);
+	cfg->max_discard_seg = htole32(1);
+	cfg->discard_sector_alignment = htole32(1);
+	cfg->max_write_zeroes_sectors = htole32(UINT32_MAX);
+	cfg->max_write_zeroes_seg = htole32(1);
+	cfg->write_zeroes_may_unmap = 1;
 }
 
 static uint64_t offered_protocol_features(void)
@@ -326,7 +369,7 @@ static enum handled get_config(struct session *s, struct message *m)
 			   s->peer, c->size, c->offset);
 		return DROP_CONNECTION;
 	}
-	vblk_config(&s->blk, (uint16_t)s->exp->max_queues, &cfg);
+	blk_config(s, &cfg);
 	memcpy(c->payload, (uint8_t *)&cfg + c->offset, c->size);
 	return send_reply(s, m, c, m->hdr.size) ? DROP_CONNECTION : REPLIED;
 }
@@ -520,7 +563,6 @@ void vhost_user_blk_serve(int fd, struct export *exp, const char *peer)
 	s->exp = exp;
 	s->peer = peer;
 	guest_mem_init(&s->mem);
-	vblk_init(&s->blk, &exp->bf, exp->serial);
 	for (unsigned int i = 0; i < MAX_QUEUES; i++) {
 		s->vrings[i].kick_fd = -1;
 		s->vrings[i].call_fd = -1;

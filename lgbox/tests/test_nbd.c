@@ -184,7 +184,8 @@ static bool start_session(struct session *s, bool read_only)
 		return false;
 	close(fd);
 	s->exp.name = "disk";
-	if (blkfile_open(&s->exp.bf, s->path, read_only) < 0 ||
+	s->exp.disk.overlay.fd = -1;	/* NBD serves the image itself */
+	if (blkfile_open(&s->exp.disk.image, s->path, read_only) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return false;
 	s->client = sv[0];
@@ -196,7 +197,7 @@ static void end_session(struct session *s)
 {
 	close(s->client);
 	pthread_join(s->server, NULL);
-	blkfile_close(&s->exp.bf);
+	blkfile_close(&s->exp.disk.image);
 	unlink(s->path);
 }
 
