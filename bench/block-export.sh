@@ -12,13 +12,13 @@
 # guest's own CPU cost is large and shrinks differences) boots the appliance
 # kernel with a busybox initramfs that times O_DIRECT dd in the guest.
 #
-# Usage: bench/block-export.sh   (env: O=output dir holding lgbox/lgbox and
+# Usage: bench/block-export.sh   (env: O=output dir holding build/lgbox/lgbox and
 #        images/bzImage, or LGBOX=/BZIMAGE=; SIZE_MB=image size, default 256;
 #        ROUNDS, default 3; VHOST_ROUNDS, default 1)
 set -eu
 
 O=${O:-output}
-LGBOX=${LGBOX:-$O/lgbox/lgbox}
+LGBOX=${LGBOX:-$O/build/lgbox/lgbox}
 BZIMAGE=${BZIMAGE:-$O/images/bzImage}
 SIZE_MB=${SIZE_MB:-256}
 ROUNDS=${ROUNDS:-3}

@@ -281,7 +281,7 @@ def main():
         res.check("the image never changed size", os.path.getsize(image) == IMAGE_SIZE,
                   "size is now %d" % os.path.getsize(image))
 
-        check_vhost_user_vm(res, lgbox, tmp)
+        check_vhost_user(res, lgbox, tmp)
 
         code = daemon.stop()
         res.check("SIGTERM stops the daemon cleanly and removes its sockets and pid file",
@@ -422,52 +422,96 @@ def boot_vm(kernel, initramfs, vhost_sock, mode):
     return lines
 
 
-def check_vhost_user_vm(res, lgbox, tmp):
-    kernel = kernel_image()
-    if not kernel:
-        res.xfail("a VM reads and writes the disk over vhost-user-blk",
-                  "no appliance kernel at $O/images/bzImage yet (build it, or set BZIMAGE=)")
-        return
+VHOST_USER_GET_FEATURES, VHOST_USER_SET_MEM_TABLE = 1, 5
+VHOST_USER_VERSION, VHOST_USER_REPLY = 1, 4
+
+
+def vhost_user_exchange(path, request, flags, payload=b"", size=None):
+    """Sends one vhost-user message (no fds); returns the reply bytes, b"" if the daemon hung up."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(struct.pack("<III", request, flags, len(payload) if size is None else size)
+                  + payload)
+        try:
+            return s.recv(64)
+        except ConnectionResetError:
+            return b""
+
+
+def check_vhost_user_protocol(res, daemon, sock):
+    """Malformed messages cost the sender its connection; the socket keeps serving."""
+    reply = vhost_user_exchange(sock, VHOST_USER_GET_FEATURES, 2)
+    res.check("vhost-user: a message of an unknown protocol version closes the connection",
+              reply == b"", repr(reply))
+    reply = vhost_user_exchange(sock, VHOST_USER_GET_FEATURES, VHOST_USER_VERSION, size=1 << 20)
+    res.check("vhost-user: an oversized message closes the connection", reply == b"", repr(reply))
+    table = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 1 << 20, 0x7f0000000000, 0)
+    reply = vhost_user_exchange(sock, VHOST_USER_SET_MEM_TABLE, VHOST_USER_VERSION, table)
+    res.check("vhost-user: a memory table without its fds closes the connection",
+              reply == b"", repr(reply))
+    res.check("vhost-user: the daemon logs why it closed those connections",
+              "bad message" in daemon.log_text() and "1 regions and 0 fds" in daemon.log_text(),
+              daemon.log_text())
+    reply = vhost_user_exchange(sock, VHOST_USER_GET_FEATURES, VHOST_USER_VERSION)
+    ok = len(reply) == 20 and struct.unpack("<III", reply[:12]) == (
+        VHOST_USER_GET_FEATURES, VHOST_USER_VERSION | VHOST_USER_REPLY, 8)
+    features = struct.unpack("<Q", reply[12:])[0] if ok else 0
+    res.check("vhost-user: the next frontend gets its features (VERSION_1, PROTOCOL_FEATURES)",
+              ok and features & (1 << 32) and features & (1 << 30), repr(reply))
+
+
+def check_vhost_user(res, lgbox, tmp):
     image = os.path.join(tmp, "vm.img")
     with open(image, "wb") as f:
         f.write(os.urandom(VM_IMAGE_SIZE))
-    pattern = os.urandom(256 << 10)
-    initramfs = make_initramfs(tmp, pattern)
     vhost_sock = os.path.join(tmp, "vhost.sock")
     daemon = BlockExport(lgbox, image, tmp, "vhost",
                          ["--vhost-user", vhost_sock, "--serial", VM_SERIAL])
     try:
         daemon.start()
-        before = sha256_of(image)
-        g = boot_vm(kernel, initramfs, vhost_sock, "write")
-        res.check("the VM's virtio-blk driver reads the image (checksums match)",
-                  g.get("GUEST-READ", "").split(" ")[0] == before, g["console"])
-        features = g.get("GUEST-FEATURES", "")
-        res.check("the VM negotiates multi-queue (VIRTIO_BLK_F_MQ)",
-                  len(features) > 12 and features[12] == "1", features)
-        if g.get("GUEST-CPUS") == "1":
-            # Linux gives virtio-blk at most one queue per CPU.
-            res.xfail("the VM uses 2 queues", "the guest kernel sees 1 CPU (no ACPI in the "
-                      "appliance kernel config), so Linux opens only one queue")
+        check_vhost_user_protocol(res, daemon, vhost_sock)
+        kernel = kernel_image()
+        if kernel:
+            check_vhost_user_vm(res, kernel, image, vhost_sock, tmp)
         else:
-            res.check("the VM uses 2 queues", g.get("GUEST-QUEUES") == "2", g.get("GUEST-QUEUES"))
-        res.check("the VM reads the serial through GET_ID", g.get("GUEST-SERIAL") == VM_SERIAL,
-                  g.get("GUEST-SERIAL"))
-        res.check("the VM's write reaches the file",
-                  "GUEST-WRITE-OK" in g and
-                  host_range(image, VM_PATTERN_OFFSET, len(pattern)) == pattern, g["console"])
-        res.check("the VM's discard reads back as zeroes on the host",
-                  "GUEST-DISCARD-OK" in g and
-                  host_range(image, VM_DISCARD_OFFSET, VM_DISCARD_LEN) == bytes(VM_DISCARD_LEN),
-                  g["console"])
-        after = sha256_of(image)
-        g = boot_vm(kernel, initramfs, vhost_sock, "read")
-        res.check("a second VM reconnects to the same daemon and reads the new contents",
-                  g.get("GUEST-READ", "").split(" ")[0] == after, g["console"])
-        res.check("the VM image never changed size", os.path.getsize(image) == VM_IMAGE_SIZE,
-                  "size is now %d" % os.path.getsize(image))
+            res.xfail("a VM reads and writes the disk over vhost-user-blk",
+                      "no appliance kernel at $O/images/bzImage yet (build it, or set BZIMAGE=)")
     finally:
         daemon.stop()
+
+
+def check_vhost_user_vm(res, kernel, image, vhost_sock, tmp):
+    pattern = os.urandom(256 << 10)
+    initramfs = make_initramfs(tmp, pattern)
+    before = sha256_of(image)
+    g = boot_vm(kernel, initramfs, vhost_sock, "write")
+    res.check("the VM's virtio-blk driver reads the image (checksums match)",
+              g.get("GUEST-READ", "").split(" ")[0] == before, g["console"])
+    features = g.get("GUEST-FEATURES", "")
+    res.check("the VM negotiates multi-queue (VIRTIO_BLK_F_MQ)",
+              len(features) > 12 and features[12] == "1", features)
+    if g.get("GUEST-CPUS") == "1":
+        # Linux gives virtio-blk at most one queue per CPU.
+        res.xfail("the VM uses 2 queues", "the guest kernel sees 1 CPU (no ACPI in the "
+                  "appliance kernel config), so Linux opens only one queue")
+    else:
+        res.check("the VM uses 2 queues", g.get("GUEST-QUEUES") == "2", g.get("GUEST-QUEUES"))
+    res.check("the VM reads the serial through GET_ID", g.get("GUEST-SERIAL") == VM_SERIAL,
+              g.get("GUEST-SERIAL"))
+    res.check("the VM's write reaches the file",
+              "GUEST-WRITE-OK" in g and
+              host_range(image, VM_PATTERN_OFFSET, len(pattern)) == pattern, g["console"])
+    res.check("the VM's discard reads back as zeroes on the host",
+              "GUEST-DISCARD-OK" in g and
+              host_range(image, VM_DISCARD_OFFSET, VM_DISCARD_LEN) == bytes(VM_DISCARD_LEN),
+              g["console"])
+    after = sha256_of(image)
+    g = boot_vm(kernel, initramfs, vhost_sock, "read")
+    res.check("a second VM reconnects to the same daemon and reads the new contents",
+              g.get("GUEST-READ", "").split(" ")[0] == after, g["console"])
+    res.check("the VM image never changed size", os.path.getsize(image) == VM_IMAGE_SIZE,
+              "size is now %d" % os.path.getsize(image))
 
 
 def exit_on_signal(signum, _frame):
