@@ -6,8 +6,9 @@
  * map each region and hand launch's virtqueue code (virtio/virtqueue.c) a
  * multi-region guest_mem, so every descriptor is followed through the same
  * bounds-checked guest-physical translation launch uses, and requests are
- * executed by the same virtio-blk engine (virtio/blk.c).  Ring addresses arrive as *frontend* virtual addresses and are turned
- * into guest-physical ones through the region table first.
+ * executed by the same virtio-blk engine (virtio/blk.c).  Ring addresses
+ * arrive as *frontend* virtual addresses and are turned into guest-physical
+ * ones through the region table first.
  *
  * One thread serves the control socket and every kick eventfd with poll(),
  * executing requests synchronously: when GET_VRING_BASE stops a ring no
@@ -21,6 +22,7 @@
 #include "../lib/guest_mem.h"
 #include "../virtio/virtqueue.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stddef.h>
@@ -29,7 +31,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <endian.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 
@@ -38,7 +39,6 @@
 #define VIRTIO_RING_F_EVENT_IDX		29
 
 #define MAX_QUEUES	64
-#define MAX_RING_SIZE	32768
 
 struct vhost_ring {
 	int kick_fd;		/* -1: not started */
@@ -212,6 +212,8 @@ static bool map_region(struct session *s, const struct vhost_user_mem_region *r,
 	return true;
 }
 
+static void restart_running_vrings(struct session *s);
+
 static enum handled set_mem_table(struct session *s, struct message *m)
 {
 	const struct vhost_user_mem_table *t = &m->p.mem;
@@ -233,6 +235,7 @@ static enum handled set_mem_table(struct session *s, struct message *m)
 			return DROP_CONNECTION;
 		}
 	}
+	restart_running_vrings(s);
 	return ACK_OK;	/* the mappings keep the memory; the fds are closed by the caller */
 }
 
@@ -286,6 +289,17 @@ static bool start_vring(struct session *s, struct vhost_ring *vr)
 	vr->vq.used_idx = __atomic_load_n(&vr->vq.used->idx, __ATOMIC_ACQUIRE);
 	vr->vq.signalled_used = vr->vq.used_idx;
 	return true;
+}
+
+/* A new memory table (memory hotplug) moves the rings: map them again. */
+static void restart_running_vrings(struct session *s)
+{
+	for (unsigned int i = 0; i < s->exp->max_queues; i++) {
+		struct vhost_ring *vr = &s->vrings[i];
+
+		if (vr->kick_fd >= 0 && !start_vring(s, vr))
+			stop_vring(vr);
+	}
 }
 
 static void notify_frontend(const struct vhost_ring *vr)
@@ -424,8 +438,11 @@ static enum handled handle_vring_message(struct session *s, struct message *m)
 	switch (m->hdr.request) {
 	case VHOST_USER_SET_VRING_NUM:
 		vr->size = m->p.state.num;
-		if (vr->size == 0 || vr->size > MAX_RING_SIZE || (vr->size & (vr->size - 1)))
+		if (vr->size == 0 || vr->size > VQ_MAX_SIZE || (vr->size & (vr->size - 1))) {
+			lgbox_warn("vhost-user frontend %s: queue size %u is not a power of two "
+				   "up to %u", s->peer, vr->size, VQ_MAX_SIZE);
 			return DROP_CONNECTION;
+		}
 		return ACK_OK;
 	case VHOST_USER_SET_VRING_BASE:
 		vr->last_avail = (uint16_t)m->p.state.num;
