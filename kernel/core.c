@@ -26,7 +26,33 @@
 #include <linux/sched/signal.h>
 #include <asm/traps.h>
 #include <asm/pgtable.h>
+#include <asm/tlbflush.h>
+#include <asm/tsc.h>
+#include <linux/delay.h>
+#include <linux/math64.h>
+#include <linux/ktime.h>
 #include "lg.h"
+
+/* The TSC frequency guests are told (struct lguest_shared.tsc_khz). */
+unsigned int lg_tsc_khz;
+
+/*
+ * Guests use the TSC as their clock, so they must know its rate.  The host
+ * kernel usually does; when its calibration failed (emulated hosts without
+ * HPET or ACPI timers), measure the TSC against the host's clock.
+ */
+static unsigned int measure_tsc_khz(void)
+{
+	u64 t0, c0, ns;
+
+	if (tsc_khz)
+		return tsc_khz;
+	t0 = ktime_get_ns();
+	c0 = rdtsc_ordered();
+	msleep(50);
+	ns = ktime_get_ns() - t0;
+	return ns ? div64_u64((rdtsc_ordered() - c0) * 1000000ULL, ns) : 0;
+}
 
 /* Biggest guest we accept: the pinned-page array is 8 bytes per page. */
 #define LG_MAX_MEM	(64ULL << 30)
@@ -226,7 +252,7 @@ static int handle_page_fault(struct lguest *lg, u64 cr2,
 	}
 	if (lg->shared)
 		WRITE_ONCE(lg->shared->cr2, cr2);
-	return lg_reflect_trap(lg, X86_TRAP_PF, true, r);
+	return lg_reflect_trap(lg, X86_TRAP_PF, true, r & LG_PF_ERRCODE);
 }
 
 /* 0: keep running the guest; 1: return to the launcher; -1: guest killed. */
@@ -379,10 +405,16 @@ static int __init lg_init(void)
 		pr_err("lg: the host uses 5-level paging, which lg.ko does not support; boot the host with no5lvl\n");
 		return -EOPNOTSUPP;
 	}
-	if (pgd_val(init_mm.pgd[LG_SWITCHER_PGD_INDEX])) {
+	/* Every process shares the kernel half of its top level table. */
+	if (*((u64 *)__va(read_cr3_pa()) + LG_SWITCHER_PGD_INDEX)) {
 		pr_err("lg: the hypervisor hole at %#lx is already in use\n",
 		       LG_SWITCHER_BASE);
 		return -EBUSY;
+	}
+	lg_tsc_khz = measure_tsc_khz();
+	if (!lg_tsc_khz) {
+		pr_err("lg: cannot tell the TSC frequency, which guests need as their clock\n");
+		return -ENODEV;
 	}
 	err = lg_switcher_init();
 	if (!err)
@@ -392,8 +424,9 @@ static int __init lg_init(void)
 		pr_err("lg: cannot start: error %d\n", err);
 		return err;
 	}
-	pr_info("lg: lguest hypervisor, ABI %d, switcher at %#lx\n",
-		LGUEST_ABI_VERSION, LG_SWITCHER_BASE);
+	pr_info("lg: lguest hypervisor, ABI %d, switcher at %#lx, TSC %u kHz%s\n",
+		LGUEST_ABI_VERSION, LG_SWITCHER_BASE, lg_tsc_khz,
+		tsc_khz ? "" : " (measured)");
 	return 0;
 }
 

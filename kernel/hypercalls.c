@@ -13,7 +13,6 @@
  */
 #include <linux/mm.h>
 #include <linux/highmem.h>
-#include <asm/tsc.h>
 #include "lg.h"
 
 static const char *const hcall_names[LHCALL_NR] = {
@@ -52,7 +51,7 @@ static int hcall_init(struct lguest *lg, u64 gpa)
 		return bad_args(lg, LHCALL_INIT, "cannot pin page %#llx", gpa);
 	lg->shared_page = page;
 	lg->shared = page_address(page);
-	lg->shared->tsc_khz = tsc_khz;
+	lg->shared->tsc_khz = lg_tsc_khz;
 	lg->shared->abi_version = LGUEST_ABI_VERSION;
 	/* Lines raised before now are pending from now on. */
 	lg->shared->pending |= xchg(&lg->early_pending, 0);
@@ -142,6 +141,9 @@ static int hcall_set_segment_base(struct lguest *lg, u64 which, u64 base)
 
 static int hcall_halt(struct lguest *lg)
 {
+	if (!lg->shared)
+		return bad_args(lg, LHCALL_HALT,
+				"no shared page (LHCALL_INIT) to take interrupts");
 	/* Enabling interrupts and halting is one step, like "sti; hlt". */
 	WRITE_ONCE(lg->shared->irq_enabled, LGUEST_IF_FLAG);
 	if (!lg_irq_deliverable(lg))
@@ -158,8 +160,6 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 		lg_kill(lg, "unknown hypercall %llu at rip %#llx", nr, r->rip);
 		return -1;
 	}
-	if (nr != LHCALL_INIT && !lg->shared)
-		return bad_args(lg, nr, "called before LHCALL_INIT");
 
 	r->rax = 0;
 	switch (nr) {

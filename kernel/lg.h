@@ -47,7 +47,10 @@ struct lg_walk {
 #define LG_PF_USER	0x04
 #define LG_PF_RSVD	0x08
 #define LG_PF_INSTR	0x10
-#define LG_PF_MMIO	0x10000	/* not an error code: the device window */
+/* Not error code bits: a fault happened, or the device window was hit. */
+#define LG_PF_FAULT	0x10000
+#define LG_PF_MMIO	0x20000
+#define LG_PF_ERRCODE	0xffff
 
 /* A shadow page table: one root for each view of the guest's memory. */
 struct lg_shadow {
@@ -109,6 +112,7 @@ struct lguest {
 };
 
 /* core.c */
+extern unsigned int lg_tsc_khz;
 void lg_kill(struct lguest *lg, const char *fmt, ...) __printf(2, 3);
 void lg_end(struct lguest *lg, u32 how, const char *reason);
 

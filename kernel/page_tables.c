@@ -102,8 +102,9 @@ void lg_unpin_all(struct lguest *lg)
 /*
  * Walk the guest's tables for va, for an access of the given kind
  * (LG_PF_WRITE, LG_PF_USER, LG_PF_INSTR).  Returns 0 with *w filled in and
- * the accessed/dirty bits set, or the page-fault error code the guest
- * should see, or -EFAULT when the launcher's memory itself failed us.
+ * the accessed/dirty bits set, or LG_PF_FAULT plus the page-fault error
+ * code the guest should see, or -EFAULT when the launcher's memory itself
+ * failed us.
  */
 int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 {
@@ -115,15 +116,15 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 
 	if (!lg_canonical(va) || (pgd_index >= LG_HOLE_FIRST &&
 				  pgd_index <= LG_HOLE_LAST))
-		return access;
+		return LG_PF_FAULT | access;
 	for (level = 4; level >= 1; level--) {
 		entry_gpa[4 - level] = table + level_index(va, level) * 8;
 		if (!lg_gpa_is_ram(lg, entry_gpa[4 - level], 8))
-			return access | LG_PF_PROT | LG_PF_RSVD;
+			return LG_PF_FAULT | access | LG_PF_PROT | LG_PF_RSVD;
 		if (get_user(entry[4 - level], guest_phys(lg, entry_gpa[4 - level])))
 			return -EFAULT;
 		if (!(entry[4 - level] & _PAGE_PRESENT))
-			return access;
+			return LG_PF_FAULT | access;
 		user &= !!(entry[4 - level] & _PAGE_USER);
 		writable &= !!(entry[4 - level] & _PAGE_RW);
 		nx |= !!(entry[4 - level] & _PAGE_NX);
@@ -137,7 +138,7 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 	if (((access & LG_PF_USER) && !user) ||
 	    ((access & LG_PF_WRITE) && !writable) ||
 	    ((access & LG_PF_INSTR) && nx))
-		return access | LG_PF_PROT;
+		return LG_PF_FAULT | access | LG_PF_PROT;
 
 	w->gpa = (entry[last] & LG_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
 	w->user = user;
@@ -254,9 +255,10 @@ void lg_shadow_invlpg(struct lguest *lg, u64 va)
 
 /*
  * A page fault from the guest.  Returns 0 when the shadow now maps the
- * page, or the error code the guest itself must see (with the cr2 of the
- * fault), or -EFAULT/-ENOMEM on a host-side failure.  An access to the
- * device window returns LG_PF_MMIO with the guest-physical address in *gpa.
+ * page, or LG_PF_FAULT plus the error code the guest itself must see (with
+ * the cr2 of the fault), or -EFAULT/-ENOMEM on a host-side failure.  An
+ * access to the device window returns LG_PF_MMIO with the guest-physical
+ * address in *gpa.
  */
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 {
@@ -278,7 +280,7 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	page = lg_guest_page(lg, w.gpa);
 	if (!page)
 		return lg_gpa_is_ram(lg, w.gpa, 1) ? -EFAULT :
-		       access | LG_PF_PROT | LG_PF_RSVD;
+		       LG_PF_FAULT | access | LG_PF_PROT | LG_PF_RSVD;
 
 	pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
 	if (w.writable && w.dirty)
