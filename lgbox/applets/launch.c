@@ -22,6 +22,7 @@
 #include <linux/lguest.h>
 
 #include "../lgbox.h"
+#include "../lib/guest_image.h"
 #include "../launch/launch.h"
 #include "../launch/rundir.h"
 #include "../launch/vcpu.h"
@@ -50,12 +51,39 @@ LGBOX_APPLET("launch", launch_main,
 	"  --no-reboot            exit when the guest reboots instead of restarting it\n"
 	"  --stop-grace SECONDS   after SIGTERM, wait this long for a poweroff (10)\n"
 	"  --config FILE          fixed-guest config (key = value); options override it\n"
+	"  --dry-run              check everything (kernel, initrd, images, taps) and\n"
+	"                         print the guest's settings; do not start it\n"
 	"\n"
 	"Exit status: 0 powered off, 1 launch failed, 2 usage error, 3 guest crashed,\n"
 	"4 guest rebooted under --no-reboot, 5 stopped by a signal.\n");
 
 /* The command line plus one virtio_mmio.device= word per device. */
 static char guest_cmdline[LGUEST_BOOT_CMDLINE_MAX];
+
+/* --dry-run: everything a boot does before /dev/lguest, then a report. */
+static int dry_run(const struct launch_opts *opts)
+{
+	struct guest_ram ram;
+	struct device_set devs;
+	struct guest_boot boot;
+
+	if (guest_ram_map(&ram, opts->memory) < 0 ||
+	    devices_create(&devs, opts, &ram.mem, opts->memory, guest_cmdline,
+			   sizeof(guest_cmdline)) < 0 ||
+	    vcpu_load_guest(opts, &ram, guest_cmdline, &boot) < 0)
+		return LAUNCH_EXIT_FAILURE;
+	printf("name: %s\n", opts->name);
+	printf("memory: %llu MiB\n", (unsigned long long)(opts->memory >> 20));
+	printf("kernel: %s (entry 0x%llx, physical 0x%llx-0x%llx)\n", opts->kernel,
+	       (unsigned long long)boot.entry, (unsigned long long)boot.kernel_start,
+	       (unsigned long long)boot.kernel_end);
+	if (opts->initrd)
+		printf("initrd: %s at 0x%llx (%llu bytes)\n", opts->initrd,
+		       (unsigned long long)boot.initrd_gpa, (unsigned long long)boot.initrd_size);
+	printf("devices: %u at 0x%llx\n", devs.nr, (unsigned long long)devs.mmio_base);
+	printf("cmdline: %s\n", guest_cmdline);
+	return LAUNCH_EXIT_POWEROFF;
+}
 
 static int launch_main(int argc, char **argv)
 {
@@ -74,6 +102,8 @@ static int launch_main(int argc, char **argv)
 		lgbox_warn("--cmdline is longer than %llu bytes", LGUEST_BOOT_CMDLINE_MAX - 1);
 		return LAUNCH_EXIT_USAGE;
 	}
+	if (opts.dry_run)
+		return dry_run(&opts);
 	if (opts.daemon && launch_daemonize() < 0)
 		lgbox_die_errno("cannot start the daemon");
 	if (opts.pidfile && write_pid_file(opts.pidfile, getpid()) < 0)

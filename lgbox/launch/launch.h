@@ -59,7 +59,7 @@ struct launch_opts {
 	struct net_opt nets[LAUNCH_MAX_NETS];
 	unsigned int nr_nets;
 	bool rng;
-	bool daemon, no_reboot;
+	bool daemon, no_reboot, dry_run;
 	char *pidfile, *run_dir;
 	unsigned int stop_grace;	/* seconds after SIGTERM */
 };

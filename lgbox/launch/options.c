@@ -121,6 +121,7 @@ static const char *parse_bool(const char *v, bool *out)
 FLAG_SETTER(rng)
 FLAG_SETTER(daemon)
 FLAG_SETTER(no_reboot)
+FLAG_SETTER(dry_run)
 
 static const char *set_stop_grace(struct launch_opts *o, const char *v)
 {
@@ -285,6 +286,7 @@ static const struct launch_option options[] = {
 	{ "run-dir", true, set_run_dir, 0 },
 	{ "no-reboot", false, set_no_reboot, 0 },
 	{ "stop-grace", true, set_stop_grace, 0 },
+	{ "dry-run", false, set_dry_run, 0 },
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
 #define OPT_CONFIG NR_OPTIONS	/* getopt value of --config */
@@ -434,8 +436,9 @@ static void build_long_options(struct option *longopts)
 	unsigned int i;
 
 	for (i = 0; i < NR_OPTIONS; i++)
+		/* Flags take an optional value so that --rng=no can undo a config file. */
 		longopts[i] = (struct option){ options[i].name,
-			options[i].takes_value ? required_argument : no_argument, NULL, i };
+			options[i].takes_value ? required_argument : optional_argument, NULL, i };
 	longopts[NR_OPTIONS] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	longopts[NR_OPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
 }

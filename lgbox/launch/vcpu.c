@@ -111,7 +111,7 @@ static void *map_file(const char *what, const char *path, size_t *len)
 }
 
 /* Kernel, initrd, zero page and page tables into guest RAM. */
-static int load_guest(const struct launch_opts *opts, struct guest_ram *ram,
+int vcpu_load_guest(const struct launch_opts *opts, struct guest_ram *ram,
 		      const char *cmdline, struct guest_boot *boot)
 {
 	size_t len;
@@ -297,7 +297,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 
 	if (reboot && guest_ram_clear(ram) < 0)
 		return LAUNCH_EXIT_FAILURE;
-	if (load_guest(opts, ram, cmdline, &boot) < 0)
+	if (vcpu_load_guest(opts, ram, cmdline, &boot) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	lguest_fd = open_lguest();
 	if (lguest_fd < 0)
