@@ -103,13 +103,13 @@ run_case() {
 	case $1 in
 	seq-read-1M-qd8)	bench_seconds -c $((SIZE_MB * 2)) -d 8 -s 1M ;;
 	seq-write-1M-qd8)	bench_seconds -w -c $((SIZE_MB * 2)) -d 8 -s 1M ;;
-	rand-read-4k-qd1)	bench_seconds -c 20000 -d 1 -s 4k -S 1M ;;
+	read-4k-qd1)	bench_seconds -c 20000 -d 1 -s 4k -S 1M ;;
 	write-4k-qd1)		bench_seconds -w -c 20000 -d 1 -s 4k -S 1M ;;
 	nbdcopy-image)		copy_seconds ;;
 	esac
 }
 
-cases="seq-read-1M-qd8 seq-write-1M-qd8 rand-read-4k-qd1 write-4k-qd1 nbdcopy-image"
+cases="seq-read-1M-qd8 seq-write-1M-qd8 read-4k-qd1 write-4k-qd1 nbdcopy-image"
 servers="block-export qemu-storage-daemon"
 for r in $(seq "$ROUNDS"); do
 	for s in $servers; do
