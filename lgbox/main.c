@@ -23,8 +23,9 @@
 #define LGBOX_VERSION "unknown"
 #endif
 
-extern const struct lgbox_applet __start_lgbox_applets[];
-extern const struct lgbox_applet __stop_lgbox_applets[];
+/* Weak: a build with no applet at all has no such section. */
+extern const struct lgbox_applet __start_lgbox_applets[] __attribute__((weak));
+extern const struct lgbox_applet __stop_lgbox_applets[] __attribute__((weak));
 
 #define for_each_applet(a) \
 	for (a = __start_lgbox_applets; a < __stop_lgbox_applets; a++)

@@ -42,13 +42,15 @@ static struct {
 	int attachers[MAX_ATTACHERS];
 	unsigned int nr_attachers;
 	/* Ring of the last REPLAY_SIZE bytes: replay_len valid, ending at replay_end. */
-	uint8_t replay[REPLAY_SIZE];
 	size_t replay_end, replay_len;
 	/* virtio-console's input side, set once before the I/O thread runs */
 	size_t (*input)(void *ctx, const void *buf, size_t len);
 	bool (*has_room)(void *ctx);
 	void *input_ctx;
 } con = { .lock = PTHREAD_MUTEX_INITIALIZER, .log_fd = -1, .listen_fd = -1 };
+
+/* Apart from con: in .bss it costs no bytes in the binary. */
+static uint8_t replay[REPLAY_SIZE];
 
 static void replay_append(const uint8_t *buf, size_t len)
 {
@@ -61,7 +63,7 @@ static void replay_append(const uint8_t *buf, size_t len)
 
 		if (chunk > len)
 			chunk = len;
-		memcpy(con.replay + con.replay_end, buf, chunk);
+		memcpy(replay + con.replay_end, buf, chunk);
 		con.replay_end = (con.replay_end + chunk) % REPLAY_SIZE;
 		con.replay_len = con.replay_len + chunk > REPLAY_SIZE ?
 				 REPLAY_SIZE : con.replay_len + chunk;
@@ -196,8 +198,8 @@ static void send_replay(int fd)
 
 	/* Blocking with a timeout: 16 KiB may exceed a fresh socket buffer. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-	write_all(fd, con.replay + start, first);
-	write_all(fd, con.replay, con.replay_len - first);
+	write_all(fd, replay + start, first);
+	write_all(fd, replay, con.replay_len - first);
 }
 
 static void attacher_arrived(void *unused, int fd, short revents)

@@ -216,17 +216,21 @@ static const char *set_block(struct launch_opts *o, const char *v)
 	return NULL;
 }
 
+/* "xx:xx:xx:xx:xx:xx" (hand-parsed: sscanf would pull float scanning into the binary). */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned int b[6], i;
-	char end;
+	unsigned long byte;
+	char *end;
+	int i;
 
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
-		return -1;
 	for (i = 0; i < 6; i++) {
-		if (b[i] > 255)
+		if (!isxdigit((unsigned char)*s))
 			return -1;
-		mac[i] = b[i];
+		byte = strtoul(s, &end, 16);
+		if (byte > 255 || end - s > 2 || *end != (i < 5 ? ':' : '\0'))
+			return -1;
+		mac[i] = byte;
+		s = end + 1;
 	}
 	return mac[0] & 1 ? -1 : 0;	/* multicast MACs cannot be an interface's */
 }

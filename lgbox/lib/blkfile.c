@@ -233,7 +233,7 @@ int blkfile_discard(struct blkfile *bf, uint64_t off, uint64_t len)
 
 static int write_zero_buffers(struct blkfile *bf, uint64_t off, uint64_t len)
 {
-	static const char zeroes[64 * 1024];
+	static char zeroes[64 * 1024];	/* not const: .bss costs no file bytes */
 
 	while (len > 0) {
 		size_t chunk = len < sizeof(zeroes) ? (size_t)len : sizeof(zeroes);

@@ -1,0 +1,78 @@
+#!/bin/sh
+# bench/launch.sh - figures for lgbox and launch, each printed with its
+# reference measured or stated in the same run:
+#  1. binary size: all applets, then each applet alone (static musl,
+#     stripped), against kvmtool's static lkvm (323 KiB) and the 150 KiB aim;
+#  2. launcher memory beyond guest RAM: with /dev/lguest (in the appliance)
+#     the PSS of a running launch minus its guest-RAM mapping; without it,
+#     the peak RSS of launch --dry-run with a tiny kernel (the launcher's
+#     own baseline: binary, stacks, buffers), said as such;
+#  3. virtio-blk throughput of the device model against the raw file.
+# Usage: bench/launch.sh [OUTDIR]   (KHDR=, CC= as for make -C lgbox)
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$top/output/bench-launch}
+CC=${CC:-musl-gcc}
+mkdir -p "$out"
+khdr=${KHDR:+KHDR=$KHDR}
+
+kib() { echo $(( ($(stat -c %s "$1") + 1023) / 1024 )); }
+
+echo "== lgbox binary size (static, stripped, CC=$CC)"
+make -s -C "$top/lgbox" O="$out/all" CC="$CC" $khdr >/dev/null
+all=$(kib "$out/all/lgbox")
+echo "all applets: $all KiB  (kvmtool lkvm 323 KiB: ratio $(echo "scale=2; $all/323" | bc); aim 150 KiB)"
+for f in "$top"/lgbox/applets/*.c; do
+	name=$(basename "$f" .c)
+	sym=LGBOX_$(echo "$name" | tr a-z A-Z)
+	cfg="$out/$name.config"
+	echo "CONFIG_$sym=y" > "$cfg"
+	# list and stop read launch's run directories but do not need launch.
+	make -s -C "$top/lgbox" O="$out/$name" CONFIG="$cfg" CC="$CC" $khdr >/dev/null
+	printf '  %-16s %4s KiB\n' "$(echo "$name" | tr _ -)" "$(kib "$out/$name/lgbox")"
+done
+: > "$out/none.config"
+make -s -C "$top/lgbox" O="$out/none" CONFIG="$out/none.config" CC="$CC" $khdr >/dev/null
+printf '  %-16s %4s KiB (framework only)\n' "(none)" "$(kib "$out/none/lgbox")"
+
+echo "== launcher memory beyond guest RAM"
+cat > "$out/guest.c" <<'EOF'
+__asm__(".pushsection .note.lguest, \"a\"\n.balign 4\n.long 7, 8, 1\n"
+	".asciz \"lguest\"\n.balign 4\n.quad 0xffffffff81000000\n.popsection\n");
+void _start(void) { for (;;); }
+EOF
+gcc -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$out/guest.elf" "$out/guest.c"
+if [ -e /dev/lguest ] && [ -n "$LGBOX_BENCH_KERNEL" ]; then
+	"$out/all/lgbox" launch --kernel "$LGBOX_BENCH_KERNEL" --memory 128M --name bench \
+		--console log:"$out/console.log" --run-dir "$out/run" &
+	pid=$!
+	sleep 5
+	pss=$(awk '/^Pss:/ { print $2 }' /proc/$pid/smaps_rollup)
+	ram=$(awk '/lguest-ram/ { inram = 1; next } /^[0-9a-f]+-/ { inram = 0 }
+		   inram && /^Pss:/ { s += $2 } END { print s + 0 }' /proc/$pid/smaps)
+	kill $pid; wait $pid || true
+	echo "running launch, 128 MiB guest: PSS $pss KiB, of which guest RAM $ram KiB: overhead $((pss - ram)) KiB (Firecracker ~5120 KiB; aim < 1024 KiB)"
+else
+	peak=$(python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
+		"$out/all/lgbox" launch --dry-run --kernel "$out/guest.elf" --memory 128M --rng)
+	echo "no /dev/lguest here (or LGBOX_BENCH_KERNEL unset): peak RSS of launch --dry-run, 128 MiB guest, tiny kernel: $peak KiB"
+	echo "  (includes the ~20 KiB of guest RAM it touches; Firecracker ~5120 KiB; aim < 1024 KiB)"
+fi
+
+echo "== virtio-blk device model vs raw file (page cache; ratio = model/raw)"
+gcc -O2 -D_GNU_SOURCE -I"$top/include/uapi" -o "$out/blk_bench" "$top/bench/launch_blk_bench.c" \
+	"$top/lgbox/virtio/blk.c" "$top/lgbox/virtio/virtqueue.c" "$top/lgbox/lib/guest_mem.c" \
+	"$top/lgbox/lib/blkfile.c" "$top/lgbox/lib/log.c"
+img="$out/bench.img"
+head -c $((256 << 20)) /dev/zero > "$img"
+for kib in 4 64 256; do
+	"$out/blk_bench" "$img" $kib read
+	"$out/blk_bench" "$img" $kib write
+done
+rm -f "$out/overlay.img"
+"$out/blk_bench" "$img" 64 write "$out/overlay.img"
+"$out/blk_bench" "$img" 64 read "$out/overlay.img"
+rm -f "$img" "$out/overlay.img"
