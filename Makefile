@@ -348,7 +348,7 @@ $(FIT): $(IMAGES)/bzImage $(HOST_INITRAMFS) $(FIT_DIR)/lgbox.its $(BUILD)/fit.se
 $(BOOT_SCRIPT): $(FIT_DIR)/boot.cmd $(BUILD)/fit.settings
 	$(call step,MKIMAGE,$@)
 	$(Q)sed 's|@CMDLINE@|$(call qstrip,$(CONFIG_BOARD_CMDLINE))|' $< >$(BUILD)/boot.cmd
-	$(Q)mkimage -q -A x86_64 -O linux -T script -C none -n "lgbox boot" \
+	$(Q)mkimage -q -A x86 -O linux -T script -C none -n "lgbox boot" \
 		-d $(BUILD)/boot.cmd $@ >/dev/null
 
 comma := ,

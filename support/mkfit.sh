@@ -1,11 +1,11 @@
 #!/bin/bash
 # mkfit.sh: make the FIT image from a board's image description template.
 #
-#   mkfit.sh TEMPLATE.its OUT.its OUT.itb KERNEL RAMDISK HASH [KEYDIR KEYNAME]
+#   mkfit.sh TEMPLATE.its OUT.its OUT.itb BZIMAGE RAMDISK HASH [KEYDIR KEYNAME]
 #
-# The template names its inputs @KERNEL@ and @RAMDISK@, its hash nodes' algorithm @HASH@ and
-# marks with @SIGNATURE@ where the configuration's signature node goes; with KEYDIR the
-# configuration is signed (sha256,rsa2048) with KEYDIR/KEYNAME.key and .crt.
+# The template names its inputs @KERNEL@ (the whole bzImage) and @RAMDISK@, its hash nodes'
+# algorithm @HASH@ and marks with @SIGNATURE@ where the configuration's signature node goes;
+# with KEYDIR the configuration is signed (sha256,rsa2048) with KEYDIR/KEYNAME.key and .crt.
 set -euo pipefail
 
 template=$1 its=$2 itb=$3 kernel=$4 ramdisk=$5 hash=$6 keydir=${7:-} keyname=${8:-}
