@@ -53,17 +53,14 @@ if [ -e /dev/lguest ] && [ -n "$LGBOX_BENCH_KERNEL" ]; then
 	kill $pid; wait $pid || true
 	echo "running launch, 128 MiB guest: PSS $pss KiB, of which guest RAM $ram KiB: overhead $((pss - ram)) KiB (Firecracker ~5120 KiB; aim < 1024 KiB)"
 else
-	peak=$(python3 -c '
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' \
-		"$out/all/lgbox" launch --dry-run --kernel "$out/guest.elf" --memory 128M --rng)
-	echo "no /dev/lguest here (or LGBOX_BENCH_KERNEL unset): peak RSS of launch --dry-run, 128 MiB guest, tiny kernel: $peak KiB"
-	echo "  (includes the ~20 KiB of guest RAM it touches; Firecracker ~5120 KiB; aim < 1024 KiB)"
+	echo "no /dev/lguest here (or LGBOX_BENCH_KERNEL unset): launch --dry-run, 128 MiB guest, tiny kernel:"
+	"$out/all/lgbox" launch --dry-run --kernel "$out/guest.elf" --memory 128M --rng \
+		--run-dir "$out/run" | sed -n 's/^launcher memory: /  /p'
+	echo "  (no vCPU thread, I/O thread or console socket yet; Firecracker ~5120 KiB; aim < 1024 KiB)"
 fi
 
 echo "== virtio-blk device model vs raw file (page cache; ratio = model/raw)"
-gcc -O2 -D_GNU_SOURCE -I"$top/include/uapi" -o "$out/blk_bench" "$top/bench/launch_blk_bench.c" \
+gcc -O2 -I"$top/include/uapi" -o "$out/blk_bench" "$top/bench/launch_blk_bench.c" \
 	"$top/lgbox/virtio/blk.c" "$top/lgbox/virtio/virtqueue.c" "$top/lgbox/lib/guest_mem.c" \
 	"$top/lgbox/lib/blkfile.c" "$top/lgbox/lib/log.c"
 img="$out/bench.img"

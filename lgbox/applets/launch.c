@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/lguest.h>
 
 #include "../lgbox.h"
@@ -60,6 +61,44 @@ LGBOX_APPLET("launch", launch_main,
 /* The command line plus one virtio_mmio.device= word per device. */
 static char guest_cmdline[LGUEST_BOOT_CMDLINE_MAX];
 
+/* Guest RAM pages present in memory (mincore on the RAM mapping). */
+static unsigned long resident_guest_kib(const struct guest_ram *ram)
+{
+	size_t pages = ram->size / 4096, i;
+	unsigned long resident = 0;
+	unsigned char *vec = malloc(pages);
+
+	if (!vec || mincore(ram->base, ram->size, vec) < 0) {
+		free(vec);
+		return 0;
+	}
+	for (i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	free(vec);
+	return resident * 4;
+}
+
+/*
+ * The launcher's own memory: peak RSS (VmHWM) minus the guest RAM it has
+ * touched, the figure bench/launch.sh reports when no lg.ko is at hand.
+ */
+static void print_memory_use(const struct guest_ram *ram)
+{
+	char line[256];
+	unsigned long peak = 0, guest = resident_guest_kib(ram);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6)) {
+			peak = strtoul(line + 6, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	printf("launcher memory: peak RSS %lu KiB, guest RAM touched %lu KiB, overhead %lu KiB\n",
+	       peak, guest, peak > guest ? peak - guest : 0);
+}
+
 /* --dry-run: everything a boot does before /dev/lguest, then a report. */
 static int dry_run(const struct launch_opts *opts)
 {
@@ -82,6 +121,7 @@ static int dry_run(const struct launch_opts *opts)
 		       (unsigned long long)boot.initrd_gpa, (unsigned long long)boot.initrd_size);
 	printf("devices: %u at 0x%llx\n", devs.nr, (unsigned long long)devs.mmio_base);
 	printf("cmdline: %s\n", guest_cmdline);
+	print_memory_use(&ram);
 	return LAUNCH_EXIT_POWEROFF;
 }
 
