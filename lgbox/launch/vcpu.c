@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +27,7 @@
 #include "../lib/guest_image.h"
 #include "launch.h"
 #include "rundir.h"
+#include "lguest_dev.h"
 #include "vcpu.h"
 
 static volatile sig_atomic_t stop_signals;
@@ -148,34 +148,11 @@ bad:
 	return -1;
 }
 
-static int open_lguest(void)
-{
-	int fd = open(LGUEST_DEVICE_PATH, O_RDWR | O_CLOEXEC), version;
-
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (modprobe lg)",
-					 LGUEST_DEVICE_PATH);
-		else
-			lgbox_warn_errno("cannot open %s", LGUEST_DEVICE_PATH);
-		return -1;
-	}
-	version = ioctl(fd, LGUEST_GET_ABI_VERSION);
-	if (version != LGUEST_ABI_VERSION) {
-		lgbox_warn("lg.ko speaks lguest ABI version %d, this launch speaks %d: use a matching lgbox and module",
-			   version, LGUEST_ABI_VERSION);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void raise_irq(struct virtio_dev *dev)
 {
-	struct lguest_irq irq = { .irq = dev->irq };
 	int fd = *(int *)dev->irq_ctx;
 
-	if (fd >= 0 && ioctl(fd, LGUEST_IRQ, &irq) < 0 && errno != ENOENT)
+	if (fd >= 0 && lguest_dev_irq(fd, dev->irq) < 0 && errno != ENOENT)
 		lgbox_warn_errno("LGUEST_IRQ %u for virtio-%s", dev->irq, dev->ops->name);
 }
 
@@ -209,7 +186,8 @@ static void handle_mmio(struct device_set *devs, struct lguest_exit_mmio *m)
 /* Returns -1 to keep running, else the LAUNCH_EXIT_* code. */
 static int handle_stop_signal(const struct launch_opts *opts, const char *rundir, bool *stopping)
 {
-	if (*stopping && (stop_signals > 1 || opts->stop_grace == 0 || alarm(0) == 0)) {
+	/* A second signal, or SIGALRM at the end of the grace time. */
+	if (*stopping && stop_signals > 1) {
 		lgbox_warn("guest %s did not power off; stopping it", opts->name);
 		return LAUNCH_EXIT_STOPPED;
 	}
@@ -255,7 +233,7 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 
 	for (;;) {
 		run.flags = 0;
-		if (ioctl(fd, LGUEST_RUN, &run) < 0) {
+		if (lguest_dev_run(fd, &run) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				if (stop_signals && (fate = handle_stop_signal(opts, rundir, &stopping)) >= 0)
 					return fate;
@@ -295,11 +273,15 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 	struct lguest_init init;
 	int fate;
 
+	if (stop_signals) {
+		lgbox_warn("guest %s stopped before it started", opts->name);
+		return LAUNCH_EXIT_STOPPED;
+	}
 	if (reboot && guest_ram_clear(ram) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	if (vcpu_load_guest(opts, ram, cmdline, &boot) < 0)
 		return LAUNCH_EXIT_FAILURE;
-	lguest_fd = open_lguest();
+	lguest_fd = lguest_dev_open();
 	if (lguest_fd < 0)
 		return LAUNCH_EXIT_FAILURE;
 	init = (struct lguest_init){
@@ -313,16 +295,20 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		.initial_rsp = boot.rsp,
 		.boot_data = boot.boot_data,
 	};
-	if (ioctl(lguest_fd, LGUEST_INIT, &init) < 0) {
+	if (lguest_dev_init(lguest_fd, &init) < 0) {
 		lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
-		close(lguest_fd);
+		lguest_dev_close(lguest_fd);
+		lguest_fd = -1;
 		return LAUNCH_EXIT_FAILURE;
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
 	rundir_set_state(rundir, "running");
 	fate = run_loop(lguest_fd, opts, devs, rundir);
+	/* The boot is over: its grace timer and stop requests with it. */
+	alarm(0);
+	stop_signals = 0;
 	devices_set_irq(devs, NULL, NULL);
-	close(lguest_fd);
+	lguest_dev_close(lguest_fd);
 	lguest_fd = -1;
 	return fate;
 }
