@@ -107,8 +107,7 @@ static int dry_run(const struct launch_opts *opts)
 	struct guest_boot boot;
 
 	if (guest_ram_map(&ram, opts->memory) < 0 ||
-	    devices_create(&devs, opts, &ram.mem, opts->memory, guest_cmdline,
-			   sizeof(guest_cmdline)) < 0 ||
+	    devices_create(&devs, opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
 	    vcpu_load_guest(opts, &ram, guest_cmdline, &boot) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	printf("name: %s\n", opts->name);
@@ -154,8 +153,7 @@ static int launch_main(int argc, char **argv)
 	vcpu_install_signals();
 	fate = LAUNCH_EXIT_FAILURE;
 	if (guest_ram_map(&ram, opts.memory) < 0 ||
-	    devices_create(&devs, &opts, &ram.mem, opts.memory, guest_cmdline,
-			   sizeof(guest_cmdline)) < 0 ||
+	    devices_create(&devs, &opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
 	    console_setup(&opts, sock) < 0 || ioloop_start() < 0)
 		goto out;
 	for (;;) {

@@ -50,9 +50,10 @@ static int add_device(struct device_set *set, struct virtio_dev *dev,
 }
 
 int devices_create(struct device_set *set, const struct launch_opts *opts,
-		   const struct guest_mem *mem, uint64_t ram_size,
-		   char *cmdline, size_t cmdline_size)
+		   const struct guest_ram *ram, char *cmdline, size_t cmdline_size)
 {
+	const struct guest_mem *mem = &ram->mem;
+	uint64_t ram_size = ram->size;
 	unsigned int i;
 
 	memset(set, 0, sizeof(*set));
@@ -63,7 +64,7 @@ int devices_create(struct device_set *set, const struct launch_opts *opts,
 		return -1;
 	console_set_input(console_input, console_has_room, console_dev);
 	for (i = 0; i < opts->nr_blocks; i++)
-		if (add_device(set, host_block_create(&opts->blocks[i], mem, i),
+		if (add_device(set, host_block_create(&opts->blocks[i], ram, i),
 			       cmdline, cmdline_size) < 0)
 			return -1;
 	for (i = 0; i < opts->nr_nets; i++)

@@ -17,23 +17,21 @@
 #include "../virtio/blk.h"
 #include "../virtio/devices.h"
 #include "host_devices.h"
+#include "vhost_user_blk.h"
 
 #define VNET_HDR_SIZE	12
 
 static struct blk_disk disks[LAUNCH_MAX_BLOCKS];
 
 struct virtio_dev *host_block_create(const struct block_opt *opt,
-				     const struct guest_mem *mem, unsigned int index)
+				     const struct guest_ram *ram, unsigned int index)
 {
 	struct blk_disk *disk = &disks[index];
 	const char *what;
 	int ret;
 
-	if (opt->vhost_user) {
-		lgbox_warn("--block vhost-user:%s: the vhost-user-blk frontend is not implemented yet; serve the image with --block PATH",
-			   opt->path);
-		return NULL;
-	}
+	if (opt->vhost_user)
+		return vhost_user_blk_create(opt->path, ram);
 	ret = blk_disk_open(disk, opt->path, opt->read_only, opt->overlay, &what);
 	if (ret == -EINVAL && what == opt->overlay) {
 		lgbox_warn("--block %s: overlay %s has another size than the image; it belongs to another image",
@@ -45,7 +43,7 @@ struct virtio_dev *host_block_create(const struct block_opt *opt,
 		lgbox_warn_errno("--block: cannot open %s", what);
 		return NULL;
 	}
-	return virtio_blk_create(mem, disk, NULL);
+	return virtio_blk_create(&ram->mem, disk, NULL);
 }
 
 static bool net_rx_wanted(void *ctx)

@@ -9,7 +9,7 @@
 #include "launch.h"
 
 struct virtio_dev *host_block_create(const struct block_opt *opt,
-				     const struct guest_mem *mem, unsigned int index);
+				     const struct guest_ram *ram, unsigned int index);
 struct virtio_dev *host_net_create(const struct net_opt *opt,
 				   const struct guest_mem *mem, unsigned int index);
 

@@ -96,6 +96,14 @@ void console_set_input(size_t (*input)(void *ctx, const void *buf, size_t len),
 		       bool (*has_room)(void *ctx), void *ctx);
 void console_cleanup(void);
 
+/* Guest RAM: one memfd mapping, guest-physical [0, size). */
+struct guest_ram {
+	int fd;			/* memfd backing the RAM (shared with vhost-user backends) */
+	uint8_t *base;
+	uint64_t size;
+	struct guest_mem mem;	/* one region: [0, size) */
+};
+
 /* ---- devices.c: the virtio-mmio device set ------------------------------- */
 struct device_set {
 	uint64_t mmio_base, mmio_size;
@@ -104,8 +112,7 @@ struct device_set {
 };
 /* Creates the devices the options ask for; appends virtio_mmio.device= words. */
 int devices_create(struct device_set *set, const struct launch_opts *opts,
-		   const struct guest_mem *mem, uint64_t ram_size,
-		   char *cmdline, size_t cmdline_size);
+		   const struct guest_ram *ram, char *cmdline, size_t cmdline_size);
 void devices_reset(struct device_set *set);
 void devices_set_irq(struct device_set *set, void (*raise)(struct virtio_dev *), void *ctx);
 /* A guest MMIO exit: returns false if no device is at gpa. */

@@ -6,13 +6,6 @@
 
 #include "launch.h"
 
-struct guest_ram {
-	int fd;			/* memfd backing the RAM */
-	uint8_t *base;
-	uint64_t size;
-	struct guest_mem mem;	/* one region: [0, size) */
-};
-
 struct guest_boot;
 
 int guest_ram_map(struct guest_ram *ram, uint64_t size);

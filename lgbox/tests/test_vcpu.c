@@ -259,7 +259,7 @@ int main(void)
 		return 1;
 	snprintf(cmdline, sizeof(cmdline), "%s", opts.cmdline);	/* devices append to it */
 	if (guest_ram_map(&ram, opts.memory) < 0 ||
-	    devices_create(&devs, &opts, &ram.mem, opts.memory, cmdline, sizeof(cmdline)) < 0 ||
+	    devices_create(&devs, &opts, &ram, cmdline, sizeof(cmdline)) < 0 ||
 	    console_setup(&opts, "/nonexistent/console") < 0)
 		return 1;
 	vcpu_install_signals();

@@ -106,6 +106,11 @@ void virtio_queue_done(struct virtio_dev *dev, unsigned int q)
 		raise(dev, VIRTIO_MMIO_INT_VRING);
 }
 
+void virtio_queue_interrupt(struct virtio_dev *dev)
+{
+	raise(dev, VIRTIO_MMIO_INT_VRING);
+}
+
 static void reset(struct virtio_dev *dev)
 {
 	dev->status = 0;

@@ -106,6 +106,8 @@ struct virtqueue *virtio_queue(struct virtio_dev *dev, unsigned int q);
  * config space change.
  */
 void virtio_queue_done(struct virtio_dev *dev, unsigned int q);
+/* Used buffers were added elsewhere (a vhost-user backend): interrupt now. */
+void virtio_queue_interrupt(struct virtio_dev *dev);
 void virtio_dev_broken(struct virtio_dev *dev, unsigned int q);
 void virtio_config_changed(struct virtio_dev *dev);
 
