@@ -140,8 +140,10 @@ FIT_HASH := $(if $(CONFIG_IMAGE_FIT_SHA1),sha1,$(if $(CONFIG_IMAGE_FIT_CRC32),cr
 LINUX_SRC ?= $(BUILD)/linux-source-6.1
 LINUX_OBJ := $(BUILD)/linux
 LINUX_EXTRACTED := $(LINUX_SRC)/.lgbox-extracted
-KHDR := $(BUILD)/linux-headers/include
-KHDR_STAMP := $(STAMPS)/linux-headers
+# like the source, installed headers can be shared with another output tree (LINUX_HEADERS=)
+LINUX_HEADERS ?= $(BUILD)/linux-headers
+KHDR := $(LINUX_HEADERS)/include
+KHDR_STAMP := $(LINUX_HEADERS)/.lgbox-installed
 GUEST_PATCHES := $(if $(wildcard guest/series),$(addprefix guest/,$(shell grep -v -e '^\#' -e '^$$' guest/series)))
 # Same kernel, same object paths relative to $(BUILD), same ccache entries in any clone.
 LINUX_MAKE = env CCACHE_BASEDIR=$(BUILD) $(MAKE) -C $(LINUX_SRC) O=$(1) -j$(JOBS) CC="ccache gcc" \
@@ -196,11 +198,11 @@ $(STAMPS)/linux: $(LINUX_OBJ)/.config
 # uapi headers only need the source, so BusyBox and lgbox do not wait for the kernel
 $(KHDR_STAMP): $(LINUX_EXTRACTED)
 	$(call step,HEADERS,linux uapi headers -> $(KHDR))
-	$(Q)rm -rf $(BUILD)/linux-headers
+	$(Q)rm -rf $(LINUX_HEADERS)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux-headers.log "linux headers_install" \
 		$(call LINUX_MAKE,$(BUILD)/linux-headers-obj) headers_install \
-		INSTALL_HDR_PATH=$(BUILD)/linux-headers
-	$(Q)mkdir -p $(dir $@) && touch $@
+		INSTALL_HDR_PATH=$(LINUX_HEADERS)
+	$(Q)touch $@
 
 $(IMAGES)/bzImage: $(STAMPS)/linux
 	$(Q)mkdir -p $(dir $@) && cp $(LINUX_OBJ)/arch/x86/boot/bzImage $@
