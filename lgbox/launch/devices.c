@@ -68,7 +68,7 @@ int devices_create(struct device_set *set, const struct launch_opts *opts,
 			       cmdline, cmdline_size) < 0)
 			return -1;
 	for (i = 0; i < opts->nr_nets; i++)
-		if (add_device(set, host_net_create(&opts->nets[i], mem, i),
+		if (add_device(set, host_net_create(&opts->nets[i], mem),
 			       cmdline, cmdline_size) < 0)
 			return -1;
 	if (opts->rng && add_device(set, virtio_rng_create(mem), cmdline, cmdline_size) < 0)

@@ -125,15 +125,13 @@ static void pick_mac(const struct net_opt *opt, uint8_t mac[6])
 	memcpy(mac + 2, &hash, 4);
 }
 
-struct virtio_dev *host_net_create(const struct net_opt *opt,
-				   const struct guest_mem *mem, unsigned int index)
+struct virtio_dev *host_net_create(const struct net_opt *opt, const struct guest_mem *mem)
 {
 	struct io_watch w = { .events = POLLIN, .wanted = net_rx_wanted, .ready = net_rx_ready };
 	struct virtio_dev *dev;
 	uint8_t mac[6];
 	int fd = open_tap(opt->tap);
 
-	(void)index;
 	if (fd < 0 || wire_tap(opt) < 0)
 		return NULL;
 	pick_mac(opt, mac);

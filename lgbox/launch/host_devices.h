@@ -10,7 +10,6 @@
 
 struct virtio_dev *host_block_create(const struct block_opt *opt,
 				     const struct guest_ram *ram, unsigned int index);
-struct virtio_dev *host_net_create(const struct net_opt *opt,
-				   const struct guest_mem *mem, unsigned int index);
+struct virtio_dev *host_net_create(const struct net_opt *opt, const struct guest_mem *mem);
 
 #endif /* LGBOX_LAUNCH_HOST_DEVICES_H */
