@@ -27,7 +27,7 @@
 
 static uint8_t *ram;
 static struct guest_mem mem;
-static struct blk_disk disk;
+static struct blk_disk disk, overlay_disk;
 static int tap[2];
 
 static void discard_output(const void *buf, size_t len)
@@ -36,21 +36,31 @@ static void discard_output(const void *buf, size_t len)
 	(void)len;
 }
 
-static void setup_once(void)
+/* A 256 KiB scratch image (and, with overlay, a copy-on-write overlay on it). */
+static void open_scratch_disk(struct blk_disk *d, bool with_overlay)
 {
-	char image[] = "/tmp/lgbox-fuzz-XXXXXX";
+	char image[] = "/tmp/lgbox-fuzz-XXXXXX", overlay[] = "/tmp/lgbox-fuzz-ovl-XXXXXX";
 	const char *what;
-	int fd;
+	int fd = mkstemp(image), ovl = with_overlay ? mkstemp(overlay) : -1;
 
-	ram = aligned_alloc(4096, RAM_SIZE);
-	guest_mem_init(&mem);
-	guest_mem_add(&mem, 0, RAM_SIZE, ram);
-	fd = mkstemp(image);
-	if (fd < 0 || ftruncate(fd, 256 * 1024) < 0 ||
-	    blk_disk_open(&disk, image, false, NULL, &what) < 0)
+	if (fd < 0 || ftruncate(fd, 256 * 1024) < 0 || (with_overlay && ovl < 0) ||
+	    blk_disk_open(d, image, false, with_overlay ? overlay : NULL, &what) < 0)
 		abort();
 	close(fd);
 	unlink(image);
+	if (with_overlay) {
+		close(ovl);
+		unlink(overlay);
+	}
+}
+
+static void setup_once(void)
+{
+	ram = aligned_alloc(4096, RAM_SIZE);
+	guest_mem_init(&mem);
+	guest_mem_add(&mem, 0, RAM_SIZE, ram);
+	open_scratch_disk(&disk, false);
+	open_scratch_disk(&overlay_disk, true);
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, tap) < 0)
 		abort();
 }
@@ -59,13 +69,15 @@ static struct virtio_dev *create(unsigned int which)
 {
 	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
 
-	switch (which % 4) {
+	switch (which % 5) {
 	case 0:
 		return virtio_console_create(&mem, discard_output, NULL);
 	case 1:
 		return virtio_rng_create(&mem);
 	case 2:
 		return virtio_blk_create(&mem, &disk, NULL);
+	case 4:
+		return virtio_blk_create(&mem, &overlay_disk, NULL);
 	default:
 		return virtio_net_create(&mem, tap[0], mac, NULL);
 	}
@@ -120,9 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		virtio_mmio_write(dev, ctl[4 + 3 * i] * 4 % 0x200, 1 << (ctl[5 + 3 * i] % 4),
 				  ctl[6 + 3 * i] * 0x01010101ULL);
 	for (round = 0; round < 2; round++) {
-		if (ctl[0] % 4 == 0)
+		if (ctl[0] % 5 == 0)
 			virtio_console_input(dev, "input", 5);
-		if (ctl[0] % 4 == 3) {
+		if (ctl[0] % 5 == 3) {
 			send(tap[1], data, size < 1500 ? size : 1500, MSG_DONTWAIT);
 			virtio_net_receive(dev);
 		}
