@@ -71,7 +71,8 @@ $(APPLETS_KCONFIG): FORCE | packages
 	$(Q)if [ -f lgbox/Makefile ]; then \
 		$(MAKE) -s -C lgbox config-in OUT=$@.tmp; \
 	else \
-		echo 'comment "No applets: lgbox/Makefile does not exist yet"' >$@.tmp; \
+		printf '%s\n' 'menu "lgbox applets"' \
+			'comment "No applets: lgbox/Makefile does not exist yet"' 'endmenu' >$@.tmp; \
 	fi
 	$(Q)$(move_if_changed)
 
