@@ -60,6 +60,22 @@ static void indirect_chain(void)
 	CHECK(!vq.broken);
 }
 
+/* The spec sets no alignment for indirect tables; Linux's may be 8-aligned. */
+static void unaligned_indirect_tables_work(void)
+{
+	struct tg_buf bufs[] = { { TG_DATA, 16, false }, { TG_DATA + 64, 512, true } };
+	uint64_t at[] = { TG_DATA + 0x8008, TG_DATA + 0x9003 };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		setup(4, false);
+		tg_post_indirect(&g, at[i], bufs, 2);
+		CHECK_EQ(vq_pop(&vq, &chain), 1);
+		CHECK_EQ(chain.n_in, 1);
+		CHECK_EQ(chain.in_len, 512);
+	}
+}
+
 static void event_index_decides_interrupts(void)
 {
 	struct tg_buf buf = { TG_DATA, 8, true };
@@ -282,6 +298,7 @@ int main(void)
 {
 	TEST_RUN(chain_of_out_and_in_buffers);
 	TEST_RUN(indirect_chain);
+	TEST_RUN(unaligned_indirect_tables_work);
 	TEST_RUN(event_index_decides_interrupts);
 	TEST_RUN(no_interrupt_flag_without_event_index);
 	TEST_RUN(indices_wrap_around);

@@ -76,13 +76,16 @@ static inline void tg_fill(struct test_guest *g, uint64_t table, unsigned int fi
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		struct vring_desc *d = tg_desc(g, table, first + i);
+		struct vring_desc d = {
+			.addr = bufs[i].gpa,
+			.len = bufs[i].len,
+			.flags = (bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
+				 (i + 1 < n ? VRING_DESC_F_NEXT : 0),
+			.next = i + 1 < n ? first + i + 1 : 0,
+		};
 
-		d->addr = bufs[i].gpa;
-		d->len = bufs[i].len;
-		d->flags = (bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
-			   (i + 1 < n ? VRING_DESC_F_NEXT : 0);
-		d->next = i + 1 < n ? first + i + 1 : 0;
+		/* memcpy: indirect tables may be unaligned on purpose. */
+		memcpy(tg_desc(g, table, first + i), &d, sizeof(d));
 	}
 }
 

@@ -78,12 +78,16 @@ static int add_segment(struct virtqueue *vq, struct vq_chain *chain,
 	return 0;
 }
 
+/*
+ * One copy of a descriptor: all checks and uses see these values.  memcpy,
+ * because an indirect table may sit at any guest address (found by the
+ * fuzzer once the 16-byte alignment check had to go), and the barrier
+ * keeps the compiler from re-reading guest memory instead of the copy.
+ */
 static void read_desc(const struct vring_desc *src, struct vring_desc *d)
 {
-	d->addr = READ_ONCE(src->addr);
-	d->len = READ_ONCE(src->len);
-	d->flags = READ_ONCE(src->flags);
-	d->next = READ_ONCE(src->next);
+	memcpy(d, src, sizeof(*d));
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /*
