@@ -12,7 +12,7 @@
  * the guest.  The log file is renamed to FILE.old when it reaches its cap,
  * so at most twice the cap is kept.
  */
-#define _GNU_SOURCE	/* accept4, pipe2, memfd_create, fallocate */
+#define _GNU_SOURCE	/* accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
  * poll() until something calls ioloop_wake(), so a guest that does not
  * read cannot make the thread spin.
  */
-#define _GNU_SOURCE	/* accept4, pipe2, memfd_create, fallocate */
+#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

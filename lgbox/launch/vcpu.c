@@ -6,11 +6,10 @@
  * Signals: SIGTERM, SIGINT and SIGHUP interrupt LGUEST_RUN (EINTR).  ABI 1
  * has no way to ask a guest to shut down (no ACPI, no power button yet),
  * so the first signal marks the guest "stopping" and gives it --stop-grace
- * seconds to power off by itself (e.g. when an init script reacts to the
- * launcher's state); then, or at a second signal, launch ends the guest by
- * closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.
+ * seconds to power off by itself; then, or at a second signal, launch ends
+ * the guest by closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.
  */
-#define _GNU_SOURCE	/* accept4, pipe2, memfd_create, fallocate */
+#define _GNU_SOURCE	/* memfd_create, fallocate */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +18,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/lguest.h>
 
@@ -53,7 +51,7 @@ void vcpu_install_signals(void)
 
 int guest_ram_map(struct guest_ram *ram, uint64_t size)
 {
-	/* A memfd so that the RAM could later be shared with vhost-user back ends. */
+	/* A memfd: vhost-user backends map the same RAM from it. */
 	ram->fd = memfd_create("lguest-ram", MFD_CLOEXEC);
 	if (ram->fd < 0 || ftruncate(ram->fd, size) < 0) {
 		lgbox_warn_errno("cannot create %llu MiB of guest memory",
