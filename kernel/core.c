@@ -277,6 +277,10 @@ static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
 	case X86_TRAP_DF:
 		lg_kill(lg, "double fault at rip %#llx", lg->regs.rip);
 		return -1;
+	case X86_TRAP_GP:
+		if (lg_emulate_privileged(lg))
+			return 0;
+		break;
 	}
 	if (trap < FIRST_EXTERNAL_VECTOR)
 		return lg_reflect_trap(lg, trap, lg_vector_has_errcode(trap),

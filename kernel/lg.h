@@ -157,6 +157,10 @@ bool lg_vector_has_errcode(unsigned int vector);
 /* hypercalls.c: 0 to resume the guest, 1 to return run to the launcher */
 int lg_do_hypercall(struct lguest *lg, struct lguest_run *run);
 
+/* emulate.c */
+u64 *lg_reg(struct lguest *lg, unsigned int reg);
+bool lg_emulate_privileged(struct lguest *lg);
+
 /* mmio.c */
 int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run);
 void lg_complete_mmio(struct lguest *lg, const struct lguest_run *run);

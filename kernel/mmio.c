@@ -22,19 +22,6 @@ struct mmio_insn {
 	u64 imm;
 };
 
-/* Register number (ModRM encoding order) to the saved register. */
-static u64 *reg_ptr(struct lguest *lg, unsigned int reg)
-{
-	struct lg_regs *r = &lg->regs;
-	u64 *const map[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
-		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-		&r->r14, &r->r15,
-	};
-
-	return map[reg & 15];
-}
-
 /* Length of ModRM, SIB and displacement; 0 for a register operand. */
 static unsigned int modrm_len(const u8 *p, unsigned int avail)
 {
@@ -153,9 +140,9 @@ int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run)
 		if (d.has_imm)
 			value = d.imm;
 		else if (d.high_byte)
-			value = *reg_ptr(lg, d.reg - 4) >> 8;
+			value = *lg_reg(lg, d.reg - 4) >> 8;
 		else
-			value = *reg_ptr(lg, d.reg);
+			value = *lg_reg(lg, d.reg);
 		run->mmio.data = value & size_mask(d.size);
 		lg->regs.rip += d.len;
 		return 1;
@@ -177,10 +164,10 @@ void lg_complete_mmio(struct lguest *lg, const struct lguest_run *run)
 
 	lg->mmio_read_pending = false;
 	if (lg->mmio_high_byte) {
-		reg = reg_ptr(lg, lg->mmio_reg - 4);
+		reg = lg_reg(lg, lg->mmio_reg - 4);
 		*reg = (*reg & ~0xff00ULL) | (value << 8);
 	} else {
-		reg = reg_ptr(lg, lg->mmio_reg);
+		reg = lg_reg(lg, lg->mmio_reg);
 		*reg = lg->mmio_zero_extend ? value : (*reg & ~mask) | value;
 	}
 	lg->regs.rip += lg->mmio_insn_len;

@@ -257,6 +257,18 @@ struct lguest_iret_frame {
 };
 
 /*
+ * Privileged instructions.  At CPL 3 they all raise #GP, which reaches the
+ * guest kernel's handler as on native hardware, with two exceptions made in
+ * guest-kernel mode only, for code paths that pv_ops do not cover:
+ *
+ *  - reading a control register (mov %crN, %reg) returns cr0 = PE|MP|ET|NE|
+ *    WP|AM|PG, cr2 = lguest_shared.cr2, cr3 = the last LHCALL_LOAD_CR3 (or
+ *    initial_cr3), cr4 = PAE|OSFXSR|OSXMMEXCPT;
+ *  - port I/O with IN/OUT finds no device: reads return all ones, writes are
+ *    dropped (as on a machine without those ports).
+ */
+
+/*
  * Interrupts.  Line 0 is the timer (LHCALL_SET_TIMER); lines 1.. are raised
  * by the launcher with LGUEST_IRQ.  A raised line sets its bit in pending[];
  * when a bit is pending and not masked and the virtual IF is on, the

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * emulate.c - the few privileged instructions a guest kernel may execute.
+ *
+ * A paravirtualized Linux kernel asks for almost everything by hypercall,
+ * but two kinds of privileged instruction survive in code paths no pv_ops
+ * hook covers, and at CPL 3 each raises #GP:
+ *
+ *  - reading a control register: Linux reads %cr4 (and %cr0) directly to
+ *    seed its shadow copies.  We answer with the values a guest runs under:
+ *    protected mode with paging, write protection, SSE and FXSR enabled,
+ *    PAE.  %cr2 and %cr3 read back what the guest gave or got;
+ *  - port I/O: legacy drivers probe ports (serial, PIC, PIT, PCI config).
+ *    A guest has no ports, so it gets what a machine without those chips
+ *    gives: reads return all ones, writes go nowhere.  That is also what
+ *    Xen does for an unprivileged PV guest.
+ *
+ * Only guest-kernel mode gets this; from guest user mode these instructions
+ * raise #GP as they would natively.  Anything else is left to the guest's
+ * own #GP handler.
+ */
+#include <asm/processor-flags.h>
+#include "lg.h"
+
+#define LG_VIRTUAL_CR0	(X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | \
+			 X86_CR0_WP | X86_CR0_AM | X86_CR0_PG)
+#define LG_VIRTUAL_CR4	(X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+
+/* Register number (ModRM encoding order) to the saved register. */
+u64 *lg_reg(struct lguest *lg, unsigned int reg)
+{
+	struct lg_regs *r = &lg->regs;
+	u64 *const map[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
+		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+		&r->r14, &r->r15,
+	};
+
+	return map[reg & 15];
+}
+
+static bool read_control_register(struct lguest *lg, unsigned int cr,
+				  u64 *value)
+{
+	switch (cr) {
+	case 0:
+		*value = LG_VIRTUAL_CR0;
+		return true;
+	case 2:
+		*value = lg->shared ? READ_ONCE(lg->shared->cr2) : 0;
+		return true;
+	case 3:
+		*value = lg->cr3;
+		return true;
+	case 4:
+		*value = LG_VIRTUAL_CR4;
+		return true;
+	}
+	return false;
+}
+
+/* IN to al/ax/eax: all ones, merged as the CPU merges partial writes. */
+static void port_read(struct lguest *lg, unsigned int size)
+{
+	u64 mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
+
+	/* A 32-bit result clears the upper half, as any 32-bit write does. */
+	if (size == 4)
+		lg->regs.rax = mask;
+	else
+		lg->regs.rax |= mask;
+}
+
+/* Returns true when the instruction at rip was emulated and skipped. */
+bool lg_emulate_privileged(struct lguest *lg)
+{
+	unsigned int i = 0, size = 4, rex = 0, len;
+	u8 insn[16] = { 0 };
+	u64 value;
+
+	if (lg->user_mode || lg_copy_from_guest(lg, insn, lg->regs.rip, 4))
+		return false;
+	if (insn[i] == 0x66) {
+		size = 2;
+		i++;
+	}
+	if ((insn[i] & 0xf0) == 0x40)
+		rex = insn[i++];
+
+	switch (insn[i]) {
+	case 0x0f:
+		/* mov %crN, %reg: 0f 20 /r, register form only */
+		if (insn[i + 1] != 0x20 || (insn[i + 2] & 0xc0) != 0xc0)
+			return false;
+		if (!read_control_register(lg, ((insn[i + 2] >> 3) & 7) |
+					   ((rex & 4) << 1), &value))
+			return false;
+		*lg_reg(lg, (insn[i + 2] & 7) | ((rex & 1) << 3)) = value;
+		len = i + 3;
+		break;
+	case 0xe4: case 0xe5:		/* in $imm8, %al/%ax/%eax */
+		port_read(lg, insn[i] == 0xe4 ? 1 : size);
+		len = i + 2;
+		break;
+	case 0xec: case 0xed:		/* in (%dx), %al/%ax/%eax */
+		port_read(lg, insn[i] == 0xec ? 1 : size);
+		len = i + 1;
+		break;
+	case 0xe6: case 0xe7:		/* out %al/%ax/%eax, $imm8 */
+		len = i + 2;
+		break;
+	case 0xee: case 0xef:		/* out %al/%ax/%eax, (%dx) */
+		len = i + 1;
+		break;
+	default:
+		return false;
+	}
+	lg->regs.rip += len;
+	return true;
+}
