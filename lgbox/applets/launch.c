@@ -10,7 +10,7 @@
 //kconfig:	bool "launch: run an lguest guest (vCPU loop and virtio devices)"
 //kconfig:	default y
 //kconfig:	help
-//kconfig:	  Loads a guest kernel (vmlinux or uncompressed bzImage) with
+//kconfig:	  Loads a guest kernel (vmlinux, or bzImage: plain or gzip) with
 //kconfig:	  an initrd and command line, runs it on /dev/lguest (lg.ko)
 //kconfig:	  with virtio-mmio console, block (raw image, overlay,
 //kconfig:	  vhost-user), net (tap) and rng devices, in the foreground or
@@ -35,7 +35,7 @@ LGBOX_APPLET("launch", launch_main,
 	"\n"
 	"Run an lguest guest until it ends; the exit status is its fate.\n"
 	"\n"
-	"  --kernel FILE          vmlinux, or bzImage with an uncompressed payload\n"
+	"  --kernel FILE          vmlinux, or bzImage (uncompressed or gzip payload)\n"
 	"  --initrd FILE          initial ramdisk\n"
 	"  --cmdline STR          kernel command line (device words are appended)\n"
 	"  --memory SIZE          guest RAM, e.g. 64M, 1G (default 128M; 2M multiple)\n"

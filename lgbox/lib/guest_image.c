@@ -8,18 +8,20 @@
  * as b > limit - a once a <= limit is known).
  *
  * bzImage: the setup header says where the protected-mode payload is
- * (payload_offset/payload_length, boot protocol 2.08+).  Only an ELF payload
- * is accepted, i.e. a kernel built with CONFIG_KERNEL_UNCOMPRESSED=y; a
- * compressed payload is refused with that advice (writing an XZ/zstd
- * decompressor into the launcher would cost more than the bytes it saves).
+ * (payload_offset/payload_length, boot protocol 2.08+).  The payload may
+ * be an ELF (CONFIG_KERNEL_UNCOMPRESSED=y) or gzip (CONFIG_KERNEL_GZIP=y,
+ * decompressed by lib/inflate.c); other compressions are refused with that
+ * advice: an XZ or zstd decoder would cost the launcher more than it saves.
  */
 #include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <asm/bootparam.h>
 
 #include "guest_image.h"
+#include "inflate.h"
 
 #define PAGE_SIZE	4096ULL
 #define PTE_PRESENT	0x1ULL
@@ -214,6 +216,21 @@ static const char *compression_name(const uint8_t *p, size_t len)
 	return "an unknown format";
 }
 
+/* The decompressed ELF lives only while its segments are copied. */
+static int load_gzip_elf(struct guest_boot *boot, const uint8_t *gz, size_t len)
+{
+	const char *why;
+	uint8_t *elf;
+	size_t elf_len;
+	int ret;
+
+	if (gunzip(gz, len, boot->ram_size, &elf, &elf_len, &why) < 0)
+		return fail(boot, "bzImage gzip payload: %s", why);
+	ret = load_elf(boot, elf, elf_len);
+	free(elf);
+	return ret;
+}
+
 static int is_bzimage(const uint8_t *img, size_t len)
 {
 	struct setup_header hdr;
@@ -239,10 +256,12 @@ static int load_bzimage(struct guest_boot *boot, const uint8_t *img, size_t len)
 	if (!in_range(payload, hdr.payload_length, len) || hdr.payload_length == 0)
 		return fail(boot, "truncated bzImage: payload at %llu (+%u) beyond its %zu bytes",
 			    (unsigned long long)payload, hdr.payload_length, len);
-	if (hdr.payload_length < SELFMAG || memcmp(img + payload, ELFMAG, SELFMAG) != 0)
-		return fail(boot, "bzImage payload is compressed with %s; build the guest kernel with CONFIG_KERNEL_UNCOMPRESSED=y or pass its vmlinux",
-			    compression_name(img + payload, hdr.payload_length));
-	return load_elf(boot, img + payload, hdr.payload_length);
+	if (hdr.payload_length >= SELFMAG && memcmp(img + payload, ELFMAG, SELFMAG) == 0)
+		return load_elf(boot, img + payload, hdr.payload_length);
+	if (!strcmp(compression_name(img + payload, hdr.payload_length), "gzip"))
+		return load_gzip_elf(boot, img + payload, hdr.payload_length);
+	return fail(boot, "bzImage payload is compressed with %s; build the guest kernel with CONFIG_KERNEL_GZIP=y or CONFIG_KERNEL_UNCOMPRESSED=y, or pass its vmlinux",
+		    compression_name(img + payload, hdr.payload_length));
 }
 
 int guest_boot_load_kernel(struct guest_boot *boot, const void *image, size_t len)
