@@ -426,6 +426,25 @@ int launch_parse_config(struct launch_opts *opts, const char *path)
 	return ret;
 }
 
+/*
+ * A config file without "name" names its guest after itself, so that
+ * /etc/lgbox/guests/web1.conf runs as web1 (init starts every such file).
+ */
+static void name_after_config(struct launch_opts *opts, const char *config)
+{
+	const char *base = strrchr(config, '/');
+	char name[65];
+	char *dot;
+
+	snprintf(name, sizeof(name), "%s", base ? base + 1 : config);
+	dot = strrchr(name, '.');
+	if (dot && dot != name)
+		*dot = '\0';
+	if (set_name(opts, name))
+		lgbox_warn("config file %s: its name does not make a guest name; using \"guest\"",
+			   config);
+}
+
 static void set_defaults(struct launch_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -482,6 +501,8 @@ int launch_parse_args(struct launch_opts *opts, int argc, char **argv)
 		return lgbox_usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (!opts->kernel)
 		return lgbox_usage_error("no kernel: give --kernel FILE (or kernel = FILE in --config)");
+	if (!opts->name && config)
+		name_after_config(opts, config);
 	if (!opts->name)
 		set_name(opts, "guest");
 	if (!opts->nr_consoles)

@@ -64,6 +64,10 @@ expect config_lists_devices "devices: 3" "$tmp/out"
 L --dry-run --config "$tmp/guest.cfg" --rng=no 2>/dev/null | grep -q "devices: 2" &&
 	pass option_flag_overrides_config || fail option_flag_overrides_config "--rng=no ignored"
 
+printf 'kernel = %s\n' "$tmp/guest.elf" > "$tmp/db2.conf"
+L --dry-run --config "$tmp/db2.conf" > "$tmp/out" 2>&1
+expect config_file_names_its_guest "name: db2" "$tmp/out"
+
 printf 'memory = 64M\nmemry = 3\n' > "$tmp/typo.cfg"
 L --config "$tmp/typo.cfg" > "$tmp/out" 2>&1
 status=$?
