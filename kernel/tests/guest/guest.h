@@ -204,6 +204,7 @@ bool case_running(void);
 void expect_crash(const char *pattern);
 extern const char *cmdline;
 bool cmdline_find(const char *key, const char **value);
+bool cmdline_next(const char *key, const char **pos, const char **value);
 
 /* Record the first failure and leave the case function. */
 #define CHECK(cond, ...)						\

@@ -65,26 +65,39 @@ void expect_crash(const char *pattern)
 }
 
 /*
- * Find the word "key" or "key=value" on the command line; *value (if
- * wanted) points just past the '=' (or at "" for a bare word).
+ * Find the next word "key" or "key=value" on the command line at or after
+ * *pos; *value (if wanted) points just past the '=' (or at "" for a bare
+ * word) and *pos moves past the word, so a loop sees every occurrence.
  */
-bool cmdline_find(const char *key, const char **value)
+bool cmdline_next(const char *key, const char **pos, const char **value)
 {
 	size_t len = strlen(key);
-	const char *p = cmdline;
+	const char *p = *pos;
 
 	while (*p) {
+		const char *word;
+
 		while (*p == ' ')
 			p++;
-		if (!strncmp(p, key, len) && (p[len] == '=' || p[len] == ' ' || !p[len])) {
-			if (value)
-				*value = p[len] == '=' ? p + len + 1 : "";
-			return true;
-		}
+		word = p;
 		while (*p && *p != ' ')
 			p++;
+		if (!strncmp(word, key, len) && (word[len] == '=' || word + len == p)) {
+			if (value)
+				*value = word[len] == '=' ? word + len + 1 : "";
+			*pos = p;
+			return true;
+		}
 	}
+	*pos = p;
 	return false;
+}
+
+bool cmdline_find(const char *key, const char **value)
+{
+	const char *pos = cmdline;
+
+	return cmdline_next(key, &pos, value);
 }
 
 static bool run_case(const struct test_case *c)
