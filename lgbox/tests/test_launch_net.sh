@@ -1,0 +1,55 @@
+#!/bin/sh
+# test_launch_net.sh - launch's tap handling on a real kernel, inside a
+# private network namespace (unshare -n -m, as root): a missing bridge is
+# reported, and a tap is brought up and put into its bridge.  launch
+# --dry-run opens devices exactly as a boot does, so no lg.ko is needed.
+# Needs LGBOX, root, unshare and /dev/net/tun.
+
+: "${LGBOX:?LGBOX must name the lgbox binary}"
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || [ ! -c /dev/net/tun ]; then
+	echo "XFAIL: test_launch_net.sh:all: needs root, unshare and /dev/net/tun"
+	exit 0
+fi
+if [ -z "$LGBOX_IN_NETNS" ]; then
+	# A mount namespace too, so /sys can show this network namespace.
+	LGBOX_IN_NETNS=1 exec unshare -n -m sh -c 'mount -t sysfs sysfs /sys && exec sh "$0"' "$0"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+pass() { echo "PASS: test_launch_net.sh:$1"; }
+fail() { echo "FAIL: test_launch_net.sh:$1: $2"; failures=$((failures + 1)); }
+
+cat > "$tmp/guest.c" <<'EOC'
+__asm__(".pushsection .note.lguest, \"a\"\n.balign 4\n.long 7, 8, 1\n"
+	".asciz \"lguest\"\n.balign 4\n.quad 0xffffffff81000000\n.popsection\n");
+void _start(void) { for (;;); }
+EOC
+${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c"
+L() { "$LGBOX" launch --dry-run --kernel "$tmp/guest.elf" --memory 32M --run-dir "$tmp/run" "$@"; }
+
+L --net tap:lgt0,bridge=nobr > "$tmp/out" 2>&1
+status=$?
+if [ $status -eq 1 ] && grep -q "no bridge nobr (create it with 'lgbox net-setup bridge nobr')" "$tmp/out"; then
+	pass missing_bridge_is_reported
+else
+	fail missing_bridge_is_reported "status $status: $(cat "$tmp/out")"
+fi
+
+# A persistent tap outlives launch, so where launch put it can be checked.
+"$LGBOX" net-setup --state "$tmp/ns.state" bridge br0 >/dev/null &&
+	"$LGBOX" net-setup --state "$tmp/ns.state" tap lgt1 >/dev/null ||
+	fail net_setup "cannot create br0 and lgt1"
+L --net tap:lgt1,bridge=br0,mac=02:00:00:00:00:07 > "$tmp/out" 2>&1
+status=$?
+master=$(basename "$(readlink /sys/class/net/lgt1/master 2>/dev/null)")
+flags=$(cat /sys/class/net/lgt1/flags 2>/dev/null)
+if [ $status -eq 0 ] && [ "$master" = br0 ] && [ $((flags & 1)) = 1 ] &&
+   grep -q "devices: 2" "$tmp/out"; then
+	pass tap_up_in_bridge
+else
+	fail tap_up_in_bridge "status $status, master '$master', flags $flags: $(cat "$tmp/out")"
+fi
+
+[ $failures -eq 0 ]
