@@ -16,8 +16,6 @@
 /* Above RAM, below 4 GiB when RAM allows (some drivers like 32-bit MMIO). */
 #define MMIO_BASE_LOW	0xd0000000ULL
 
-static struct virtio_dev *console_dev;
-
 static size_t console_input(void *ctx, const void *buf, size_t len)
 {
 	return virtio_console_input(ctx, buf, len);
@@ -53,12 +51,12 @@ int devices_create(struct device_set *set, const struct launch_opts *opts,
 		   const struct guest_ram *ram, char *cmdline, size_t cmdline_size)
 {
 	const struct guest_mem *mem = &ram->mem;
-	uint64_t ram_size = ram->size;
+	struct virtio_dev *console_dev;
 	unsigned int i;
 
 	memset(set, 0, sizeof(*set));
-	set->mmio_base = ram_size <= MMIO_BASE_LOW ? MMIO_BASE_LOW :
-			 (ram_size + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	set->mmio_base = ram->size <= MMIO_BASE_LOW ? MMIO_BASE_LOW :
+			 (ram->size + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
 	console_dev = virtio_console_create(mem, console_write, ioloop_wake);
 	if (add_device(set, console_dev, cmdline, cmdline_size) < 0)
 		return -1;
