@@ -40,7 +40,7 @@ LGBOX_CMDLINE="console=ttyS0 panic=-1 lgbox.test=$RUNNER" \
 qemu_status=$?
 
 # the runner's own lines, without the serial console's carriage returns
-tr -d '\r' <"$LOG" | grep -E '^(PASS|FAIL|XFAIL): ' >"$LOG.lines"
+tr -d '\r' <"$LOG" | grep -E '^(PASS|FAIL|XFAIL): |^    \| ' >"$LOG.lines"
 cat "$LOG.lines"
 end=$(tr -d '\r' <"$LOG" | sed -n 's/^lgbox-test-end status=//p' | tail -n 1)
 if [ -z "$end" ]; then
