@@ -374,11 +374,15 @@ run: all
 	$(call step,RUN,$(BOARD_DIR)/run (serial console here; Ctrl-A x quits QEMU))
 	$(Q)$(RUN_ENV) $(BOARD_DIR)/run
 
+# unit and system tests both run even when the other fails; either failing fails the target
 test: all
-	$(Q)if [ -f lgbox/Makefile ]; then \
-		$(MAKE) --no-print-directory -C lgbox test; \
-	else $(call skip,lgbox unit tests (lgbox/Makefile does not exist yet)); fi
-	$(Q)O=$(O) tests/run
+	$(Q)status=0; \
+	if [ -f lgbox/Makefile ]; then \
+		$(MAKE) --no-print-directory -C lgbox test || status=1; \
+	else $(call skip,lgbox unit tests (lgbox/Makefile does not exist yet)); fi; \
+	O=$(O) tests/run || status=1; \
+	[ $$status = 0 ] || echo "lgbox build: make test: some tests failed (FAIL lines above)" >&2; \
+	exit $$status
 
 .PHONY: clean distclean
 clean:
