@@ -27,7 +27,8 @@ die() {
 
 # installed_version PKG: the installed version of PKG, empty when it is not installed
 installed_version() {
-	dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
+	# dpkg-query fails for a package it never heard of: that is "not installed" too
+	{ dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } |
 		awk '$1 == "installed" { print $2 }'
 }
 
