@@ -46,11 +46,11 @@ ensure_packages() {
 		if [ -z "$have" ]; then
 			missing+=("$pkg${pin:+=$pin}")
 		elif [ -n "$pin" ] && [ "$have" != "$pin" ]; then
-			wrong+=("$pkg $have is installed but inputs.lock pins $pin")
+			wrong+=("$pkg $have is installed but inputs.lock pins $pin (run apt-get install $pkg=$pin or update inputs.lock)")
 		fi
 	done
 	if [ ${#wrong[@]} -gt 0 ]; then
-		die "${wrong[0]} (install $pin with 'apt-get install ${wrong[0]%% *}=$pin' or update inputs.lock)"
+		die "${wrong[0]}"
 	fi
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" != 0 ]; then
