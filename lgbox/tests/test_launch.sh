@@ -108,6 +108,21 @@ else
 		fail daemon_parent_reports_setup_failure "status $status: $(cat "$tmp/out")"
 fi
 
+# The hello guest: two hypercalls, then it is gone.  Booting it needs lg.ko.
+${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/hello.elf" \
+	"$(dirname "$0")/hello_guest.S" || fail build_hello_guest "cannot assemble hello_guest.S"
+L --dry-run --kernel "$tmp/hello.elf" --memory 32M > "$tmp/out" 2>&1
+expect hello_guest_entry_from_note "(entry 0xffffffff81001000" "$tmp/out"
+if [ -e /dev/lguest ]; then
+	L --kernel "$tmp/hello.elf" --memory 32M --name hello > "$tmp/out" 2>&1
+	status=$?
+	grep -q "hello from an lguest guest" "$tmp/out" && [ $status -eq 0 ] &&
+		pass hello_guest_boots_and_powers_off ||
+		fail hello_guest_boots_and_powers_off "status $status: $(cat "$tmp/out")"
+else
+	echo "XFAIL: test_launch.sh:hello_guest_boots_and_powers_off: needs lg.ko (/dev/lguest): boot the appliance, then lgbox launch --kernel hello-guest.elf --memory 32M (make -C lgbox hello-guest builds it)"
+fi
+
 # list and stop against stand-in launchers.
 fake_guest() { # NAME STATE [ignore-term]; sets $fake_pid
 	mkdir -p "$tmp/run/$1"
