@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * core.c - lg.ko's front door: /dev/lguest and the vCPU run loop.
+ * lg.ko's front door: /dev/lguest and the vCPU run loop.
  *
  * lguest runs a paravirtualized Linux guest on an x86-64 host that has no
  * hardware virtualization (or does not want to use it).  The guest kernel

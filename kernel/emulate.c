@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * emulate.c - the few privileged instructions a guest kernel may execute.
+ * The few privileged instructions a guest kernel may execute.
  *
  * A paravirtualized Linux kernel asks for almost everything by hypercall,
  * but two kinds of privileged instruction survive in code paths no pv_ops

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hypercalls.c - what the guest kernel asks of us.
+ * What the guest kernel asks of us.
  *
  * A hypercall is SYSCALL executed in guest-kernel mode: the switcher brings
  * it here with the guest's registers, the call number in rax and the

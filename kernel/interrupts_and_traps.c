@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * interrupts_and_traps.c - events for the guest kernel: exceptions,
+ * Events for the guest kernel: exceptions,
  * interrupts, user system calls, and the way back (LHCALL_IRET).
  *
  * The guest kernel's handlers are ordinary native handlers.  So when an

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lg.h - what the pieces of lg.ko share: the guest, its vCPU and the
+ * What the pieces of lg.ko share: the guest, its vCPU and the
  * functions each file offers the others.
  *
  * A guest is one open file of /dev/lguest.  It owns a slice of its
@@ -115,6 +115,13 @@ struct lguest {
 extern unsigned int lg_tsc_khz;
 void lg_kill(struct lguest *lg, const char *fmt, ...) __printf(2, 3);
 void lg_end(struct lguest *lg, u32 how, const char *reason);
+
+/* switcher_64.S: the switcher text and where its entry points lie in it */
+typedef void (*lg_switcher_fn)(void);
+extern const char lg_switcher_start[], lg_switcher_end[];
+extern const u64 lg_switcher_offset_vectors, lg_switcher_offset_enter;
+extern const u64 lg_switcher_offset_syscall;
+extern const char lg_host_vectors[];
 
 /* switcher.c */
 int lg_switcher_init(void);

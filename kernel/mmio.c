@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmio.c - turning a guest's device-register access into an exit.
+ * Turning a guest's device-register access into an exit.
  *
  * Guest drivers reach virtio-mmio registers with readl()/writel() and
  * friends, which compile to plain MOVs.  The device window is never mapped

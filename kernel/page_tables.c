@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * page_tables.c - shadow paging: the guest's page tables, as the CPU may see
+ * Shadow paging: the guest's page tables, as the CPU may see
  * them.
  *
  * The guest writes ordinary 4-level page tables holding guest-physical

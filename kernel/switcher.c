@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * switcher.c - building the switcher and running the guest once through it.
+ * Building the switcher and running the guest once through it.
  *
  * At load time we copy the switcher text (switcher_64.S) into pages of our
  * own and give every host CPU a region in the hypervisor hole: the text
@@ -35,11 +35,6 @@
 #include <asm/fpu/types.h>
 #include <asm/pkru.h>
 #include "lg.h"
-
-extern const char lg_switcher_start[], lg_switcher_end[];
-extern const u64 lg_switcher_offset_vectors, lg_switcher_offset_enter;
-extern const u64 lg_switcher_offset_syscall;
-extern const char lg_host_vectors[];
 
 /* Upper-level and leaf flags for switcher mappings: never user-visible. */
 #define SW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED)
@@ -410,7 +405,7 @@ static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
 /* Run "int $vector" on the host: its own handler, its own IDT. */
 static void replay_to_host(unsigned int vector)
 {
-	void (*stub)(void) = (void *)(lg_host_vectors + 8 * vector);
+	lg_switcher_fn stub = (lg_switcher_fn)(lg_host_vectors + 8 * vector);
 
 	stub();
 }
@@ -432,6 +427,7 @@ static bool host_event(unsigned int trap)
 unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 {
 	struct host_msrs host;
+	lg_switcher_fn enter;
 	unsigned int cpu, trap;
 	void *state;
 	u64 fault, nmi, mc;
@@ -444,7 +440,8 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	swap_msrs_to_guest(&host, cpu);
 	guest_fpu_load(lg);
 
-	((void (*)(void))(region_base(cpu) + lg_switcher_offset_enter))();
+	enter = (lg_switcher_fn)(region_base(cpu) + lg_switcher_offset_enter);
+	enter();
 
 	guest_fpu_save(lg);
 	swap_msrs_to_host(&host);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * switcher_64.S - the code that moves a CPU between the host and a guest.
+ * The code that moves a CPU between the host and a guest.
  *
  * This text is never run where the module loader put it.  lg.ko copies it
  * into the switcher pages (see switcher_layout.h) and every CPU runs it from

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * switcher_layout.h - where things live inside the switcher, for both the
+ * Where things live inside the switcher, for both the
  * assembly that switches worlds and the C that prepares it.
  *
  * The switcher is a small window of module-owned pages in the x86-64

@@ -187,3 +187,26 @@ static void case_beyond_ram(void)
 	}
 }
 TEST_CASE("beyond-ram", case_beyond_ram, 0);
+
+/*
+ * The guest's page tables themselves may point outside RAM: a PML4 entry
+ * naming a PDPT at 256 GiB must give #PF with the reserved bit, not a
+ * host read of whatever lies there.
+ */
+static void case_table_beyond_ram(void)
+{
+	const u64 va = 0xffffc80000000000UL;	/* PML4 slot 400, ours alone */
+	u64 *slot = &kernel_pml4[(va >> 39) & 511], value;
+	int faulted;
+
+	CHECK(!*slot, "PML4 slot for %lx already in use", va);
+	*slot = 0x4000000000UL | PTE_P | PTE_W;
+	faulted = probe_read(va, &value);
+	*slot = 0;
+	hcall0(LHCALL_FLUSH_TLB);
+	if (!page_fault_at(faulted, va, "read through a PDPT beyond RAM"))
+		return;
+	CHECK(last_fault.error & PF_RSVD, "read through a PDPT beyond RAM: error code "
+	      "%lx lacks the reserved bit", last_fault.error);
+}
+TEST_CASE("table-beyond-ram", case_table_beyond_ram, 0);

@@ -160,3 +160,28 @@ static void case_timer_in_user(void)
 	CHECK(!e->irq_enabled, "virtual IF on inside the upcall handler");
 }
 TEST_CASE("timer-in-user", case_timer_in_user, 0);
+
+/*
+ * Exceptions enter with the virtual IF off (interrupt gate) unless the
+ * handler was registered with LGUEST_TRAP_KEEP_IRQS; int3 also proves
+ * that a trap's frame points after the instruction.
+ */
+static void case_trap_keep_irqs(void)
+{
+	const u64 bp_entry = trap_entry_table[3];
+
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	CHECK(probe_int3() == 1, "int3 did not reach the #BP handler");
+	CHECK(last_fault.vector == 3, "int3 raised vector %lu", last_fault.vector);
+	CHECK(!last_fault.irq_enabled, "virtual IF on inside a handler without "
+	      "LGUEST_TRAP_KEEP_IRQS");
+	CHECK(shared.irq_enabled == LGUEST_IF_FLAG, "virtual IF %lx after returning "
+	      "from #BP, expected on again", (u64)shared.irq_enabled);
+	hcall3(LHCALL_SET_TRAP, 3, bp_entry, LGUEST_TRAP_KEEP_IRQS);
+	probe_int3();
+	hcall3(LHCALL_SET_TRAP, 3, bp_entry, 0);
+	CHECK(last_fault.count == 2, "the second int3 was not delivered");
+	CHECK(last_fault.irq_enabled == LGUEST_IF_FLAG, "virtual IF %lx inside a "
+	      "LGUEST_TRAP_KEEP_IRQS handler, expected on", last_fault.irq_enabled);
+}
+TEST_CASE("trap-keep-irqs", case_trap_keep_irqs, 0);

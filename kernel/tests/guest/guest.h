@@ -41,7 +41,11 @@ typedef uint64_t u64;
 #define PTE_U		0x4UL
 #define PTE_PWT		0x8UL
 #define PTE_PCD		0x10UL
+#define PTE_A		0x20UL
+#define PTE_D		0x40UL
+#define PTE_NX		(1UL << 63)
 #define PTE_ADDR	0x000ffffffffff000UL
+#define PF_INSTR	0x10
 
 static inline u64 hcall5(u64 nr, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 {
@@ -85,6 +89,7 @@ struct trap_regs {
 struct fault_record {
 	unsigned int count;
 	u64 vector, error, rip, cs, rsp, cr2;
+	u64 irq_enabled;	/* shared->irq_enabled seen by the handler */
 };
 
 /* Upcalls (LGUEST_UPCALL_VECTOR) seen since the counters were reset. */
@@ -130,12 +135,14 @@ void iret_to_next(u64 cs, u64 rflags);
 /* Each probe returns 0 if the access or instruction completed, 1 if it faulted. */
 int probe_read(u64 addr, u64 *value);
 int probe_write(u64 addr, u64 value);
+int probe_exec(u64 addr);		/* call addr (a ret) */
+int probe_int3(void);
 
 /* user.S: position-independent code run at USER_CODE_VA */
 extern char __user_text_start[], __user_text_end[];
 extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_write[], user_write_insn[], user_cli[], user_cli_insn[],
-	user_syscall_loop[], user_spin[];
+	user_syscall_loop[], user_spin[], user_read_segments[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */
@@ -167,6 +174,7 @@ static inline u64 image_to_phys(const void *va) { return (u64)va - KERNEL_MAP; }
 void mm_init(const void *boot_params);
 u64 alloc_page(void);
 u64 *pml4_create(void);
+u64 *pte_lookup(u64 *pml4, u64 va, u64 flags);
 void map_page(u64 *pml4, u64 va, u64 pa, u64 flags);
 void unmap_page(u64 *pml4, u64 va);
 void load_pml4(u64 *pml4);
@@ -175,6 +183,7 @@ extern u64 *kernel_pml4;	/* the tables every case starts with */
 
 /* trap.c */
 extern struct fault_record last_fault;
+extern u64 exec_probe_target;		/* where probe_exec may fault */
 extern struct upcall_record upcalls;
 void traps_install(void);
 void irq_state_reset(void);

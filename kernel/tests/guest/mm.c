@@ -48,7 +48,7 @@ static u64 table_index(u64 va, int level)
 }
 
 /* The PTE for va, creating missing tables (with the user bit if asked). */
-static u64 *pte_lookup(u64 *pml4, u64 va, u64 flags)
+u64 *pte_lookup(u64 *pml4, u64 va, u64 flags)
 {
 	u64 *table = pml4;
 	int level;

@@ -27,6 +27,31 @@ GLOBAL_FUNC probe_write
 	EXTABLE 1b, 2b
 
 /*
+ * probe_exec(addr): call addr, which should hold a ret.  A fault on the
+ * fetch is reported at addr itself, not here, so trap.c redirects a fault
+ * at exec_probe_target to probe_exec_fixup, which drops the return address
+ * the call pushed.
+ */
+GLOBAL_FUNC probe_exec
+	mov %rdi, exec_probe_target(%rip)
+	call *%rdi
+	xor %eax, %eax
+	ret
+GLOBAL_FUNC probe_exec_fixup
+	add $8, %rsp
+	mov $1, %eax
+	ret
+
+/* int3 is a trap: the frame's rip is the next instruction, 2 below. */
+GLOBAL_FUNC probe_int3
+	xor %eax, %eax
+	int3
+2:	ret
+3:	mov $1, %eax
+	ret
+	EXTABLE 2b, 3b
+
+/*
  * Privileged instructions a guest kernel must not execute for real at
  * CPL 3: each has to raise #GP, which lg.ko reflects to the guest.  The
  * operands are chosen to do harm if one ever ran with host privilege
@@ -61,6 +86,12 @@ GLOBAL_FUNC probe_\name
 	PRIV_PROBE wbinvd, wbinvd
 	PRIV_PROBE clts, clts
 	PRIV_PROBE mov_dr7, mov %rax, %db7
+
+	.bss
+	.balign 8
+	.globl exec_probe_target
+exec_probe_target:
+	.skip 8
 
 	.section .rodata
 zero_descriptor:

@@ -26,6 +26,7 @@ struct extable_entry {
 	u64 insn, fixup;
 };
 extern const struct extable_entry __start_extable[], __stop_extable[];
+void probe_exec_fixup(void);
 
 void traps_install(void)
 {
@@ -47,6 +48,7 @@ void irq_state_reset(void)
 	memset(&upcalls, 0, sizeof(upcalls));
 	memset(&last_fault, 0, sizeof(last_fault));
 	user_exit_on_upcall = false;
+	exec_probe_target = 0;
 }
 
 u64 user_va(const char *stub)
@@ -105,14 +107,17 @@ static void handle_user_event(struct trap_regs *regs, u64 irq_enabled)
 	end_user_run(regs, irq_enabled);
 }
 
-static const struct extable_entry *extable_find(u64 rip)
+/* Where a kernel-mode fault at rip resumes, or 0 if it was not expected. */
+static u64 fixup_for(u64 rip)
 {
 	const struct extable_entry *e;
 
+	if (exec_probe_target && rip == exec_probe_target)
+		return (u64)probe_exec_fixup;
 	for (e = __start_extable; e < __stop_extable; e++)
 		if (e->insn == rip)
-			return e;
-	return NULL;
+			return e->fixup;
+	return 0;
 }
 
 static noreturn void unexpected_event(struct trap_regs *regs)
@@ -129,8 +134,7 @@ static noreturn void unexpected_event(struct trap_regs *regs)
 
 void trap_dispatch(struct trap_regs *regs)
 {
-	u64 irq_enabled = shared.irq_enabled;
-	const struct extable_entry *fixup;
+	u64 irq_enabled = shared.irq_enabled, fixup;
 
 	if (regs->vector == LGUEST_UPCALL_VECTOR) {
 		handle_upcall(regs, irq_enabled);
@@ -142,7 +146,7 @@ void trap_dispatch(struct trap_regs *regs)
 		handle_user_event(regs, irq_enabled);
 		return;
 	}
-	fixup = extable_find(regs->rip);
+	fixup = fixup_for(regs->rip);
 	if (regs->vector >= 32 || !fixup)
 		unexpected_event(regs);
 	last_fault.count++;
@@ -152,5 +156,6 @@ void trap_dispatch(struct trap_regs *regs)
 	last_fault.cs = regs->cs;
 	last_fault.rsp = regs->rsp;
 	last_fault.cr2 = shared.cr2;
-	regs->rip = fixup->fixup;
+	last_fault.irq_enabled = irq_enabled;
+	regs->rip = fixup;
 }

@@ -62,6 +62,12 @@ user_cli_insn:
 	cli
 	USER_EXIT
 
+/* Exit with the quadwords at %fs:0 (rdi) and %gs:0 (rsi). */
+GLOBAL_FUNC user_read_segments
+	mov %fs:0, %rdi
+	mov %gs:0, %rsi
+	USER_EXIT
+
 /* rdi USER_SYS_NOP syscalls, then exit (benchmark). */
 GLOBAL_FUNC user_syscall_loop
 	mov %rdi, %rbx

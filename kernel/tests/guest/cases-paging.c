@@ -1,0 +1,203 @@
+/*
+ * cases-paging.c - shadow paging as a guest kernel sees it: mappings it
+ * writes into its own tables take effect on first touch, changes take
+ * effect after INVLPG, FLUSH_TLB or a CR3 load, accessed and dirty bits
+ * appear in its PTEs, NX holds, and segment bases follow the mode.
+ */
+#include "guest.h"
+
+#define PAGING_VA	(SCRATCH_VA + 0x400000)	/* this file's own range */
+#define FILL_PAGES	64
+
+static u64 *page_words(u64 pa)
+{
+	return phys_to_virt(pa);
+}
+
+static u64 read_va(u64 va)
+{
+	return *(volatile u64 *)va;
+}
+
+static void write_va(u64 va, u64 value)
+{
+	*(volatile u64 *)va = value;
+}
+
+/*
+ * Pages mapped but never touched are filled on first access, to the right
+ * physical page: what one alias writes, the direct map reads, and back.
+ */
+static void case_demand_fill(void)
+{
+	u64 pages[FILL_PAGES];
+	unsigned int i;
+
+	for (i = 0; i < FILL_PAGES; i++) {
+		pages[i] = alloc_page();
+		page_words(pages[i])[1] = 0xd1ec7000 + i;
+		map_page(kernel_pml4, PAGING_VA + i * PAGE_SIZE, pages[i], PTE_W);
+	}
+	for (i = 0; i < FILL_PAGES; i++)
+		write_va(PAGING_VA + i * PAGE_SIZE, 0xf111ed00 + i);
+	for (i = 0; i < FILL_PAGES; i++) {
+		u64 va = PAGING_VA + i * PAGE_SIZE;
+
+		CHECK(page_words(pages[i])[0] == 0xf111ed00 + i, "write through %lx landed "
+		      "elsewhere: its page holds %lx", va, page_words(pages[i])[0]);
+		CHECK(read_va(va + 8) == 0xd1ec7000 + i, "%lx reads %lx, the direct map "
+		      "wrote %lx", va + 8, read_va(va + 8), 0xd1ec7000UL + i);
+	}
+}
+TEST_CASE("demand-fill", case_demand_fill, 0);
+
+/* A changed PTE takes effect after INVLPG: another page, then read-only. */
+static void case_invlpg(void)
+{
+	u64 va = PAGING_VA + 0x100000, a = alloc_page(), b = alloc_page();
+
+	page_words(a)[0] = 0xaaaa;
+	page_words(b)[0] = 0xbbbb;
+	map_page(kernel_pml4, va, a, PTE_W);
+	CHECK(read_va(va) == 0xaaaa, "first mapping reads %lx", read_va(va));
+	map_page(kernel_pml4, va, b, PTE_W);	/* replaces and INVLPGs */
+	CHECK(read_va(va) == 0xbbbb, "after INVLPG %lx still reads %lx, not the new page",
+	      va, read_va(va));
+	write_va(va, 0xb0b0);
+	map_page(kernel_pml4, va, b, 0);
+	CHECK(probe_write(va, 0xbad) == 1 && last_fault.error == (PF_PRESENT | PF_WRITE),
+	      "write to a page made read-only (INVLPG) did not fault (error %lx)",
+	      last_fault.error);
+	CHECK(page_words(b)[0] == 0xb0b0, "the page changed under a read-only mapping");
+	unmap_page(kernel_pml4, va);
+	CHECK(probe_write(va, 0xbad) == 1 && last_fault.error == PF_WRITE &&
+	      last_fault.cr2 == va, "write to an unmapped page: error %lx cr2 %lx",
+	      last_fault.error, last_fault.cr2);
+}
+TEST_CASE("invlpg", case_invlpg, 0);
+
+/* A PTE changed in place takes effect after LHCALL_FLUSH_TLB. */
+static void case_flush_tlb(void)
+{
+	u64 va = PAGING_VA + 0x101000, a = alloc_page(), b = alloc_page(), *pte;
+
+	page_words(a)[0] = 0xaaaa;
+	page_words(b)[0] = 0xbbbb;
+	map_page(kernel_pml4, va, a, PTE_W);
+	CHECK(read_va(va) == 0xaaaa, "first mapping reads %lx", read_va(va));
+	pte = pte_lookup(kernel_pml4, va, 0);
+	*pte = b | PTE_P | PTE_W;
+	hcall0(LHCALL_FLUSH_TLB);
+	CHECK(read_va(va) == 0xbbbb, "after FLUSH_TLB %lx still reads %lx", va, read_va(va));
+}
+TEST_CASE("flush-tlb", case_flush_tlb, 0);
+
+/* Two address spaces with the same address mapped differently. */
+static void case_cr3_switch(void)
+{
+	u64 va = PAGING_VA + 0x200000, a = alloc_page(), b = alloc_page();
+	u64 *first = pml4_create(), *second = pml4_create();
+	unsigned int round;
+
+	page_words(a)[0] = 0xaaaa;
+	page_words(b)[0] = 0xbbbb;
+	map_page(first, va, a, PTE_W);
+	map_page(second, va, b, PTE_W);
+	for (round = 0; round < 3; round++) {
+		load_pml4(first);
+		CHECK(read_va(va) == 0xaaaa, "round %u: first tables read %lx", round,
+		      read_va(va));
+		load_pml4(second);
+		CHECK(read_va(va) == 0xbbbb, "round %u: second tables read %lx", round,
+		      read_va(va));
+	}
+}
+TEST_CASE("cr3-switch", case_cr3_switch, 0);
+
+/* Accessed on read, dirty on write, and again after the guest clears them. */
+static void case_accessed_dirty(void)
+{
+	u64 va = PAGING_VA + 0x102000, *pte;
+	unsigned int round;
+
+	map_page(kernel_pml4, va, alloc_page(), PTE_W);
+	pte = pte_lookup(kernel_pml4, va, 0);
+	for (round = 0; round < 2; round++) {
+		CHECK(!(*pte & (PTE_A | PTE_D)), "round %u: fresh PTE %lx has A or D",
+		      round, *pte);
+		read_va(va);
+		CHECK((*pte & (PTE_A | PTE_D)) == PTE_A, "round %u: after a read the PTE "
+		      "is %lx, expected accessed and clean", round, *pte);
+		write_va(va, round);
+		CHECK(*pte & PTE_D, "round %u: after a write the PTE is %lx, not dirty",
+		      round, *pte);
+		*pte &= ~(PTE_A | PTE_D);
+		hcall1(LHCALL_INVLPG, va);
+	}
+}
+TEST_CASE("accessed-dirty", case_accessed_dirty, 0);
+
+/* Code runs from an executable page and not from an NX one. */
+static void case_nx(void)
+{
+	u64 va = PAGING_VA + 0x103000, pa = alloc_page();
+
+	*(u8 *)phys_to_virt(pa) = 0xc3;		/* ret */
+	map_page(kernel_pml4, va, pa, 0);
+	CHECK(probe_exec(va) == 0, "call to a ret on an executable page faulted "
+	      "(vector %lu error %lx)", last_fault.vector, last_fault.error);
+	map_page(kernel_pml4, va, pa, PTE_NX);
+	CHECK(probe_exec(va) == 1, "code ran from an NX page");
+	CHECK(last_fault.vector == X86_TRAP_PF && last_fault.cr2 == va &&
+	      last_fault.error == (PF_PRESENT | PF_INSTR), "fetch from an NX page: "
+	      "vector %lu cr2 %lx error %lx, expected #PF error 11", last_fault.vector,
+	      last_fault.cr2, last_fault.error);
+}
+TEST_CASE("nx", case_nx, 0);
+
+static volatile u64 fs_word = 0xf5f5f5f5, gs_kernel_word = 0x6565656;
+
+static u64 read_fs0(void)
+{
+	u64 v;
+
+	asm volatile("mov %%fs:0, %0" : "=r"(v) :: "memory");
+	return v;
+}
+
+static u64 read_gs0(void)
+{
+	u64 v;
+
+	asm volatile("mov %%gs:0, %0" : "=r"(v) :: "memory");
+	return v;
+}
+
+/* fs is shared by both modes; gs has one base per mode. */
+static void case_segment_bases(void)
+{
+	u64 user_words = USER_STACK_TOP - 64;
+	struct user_exit *e;
+
+	*(volatile u64 *)user_words = 0xf5f5f5f5;
+	*(volatile u64 *)(user_words + 8) = 0x75757575;
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_FS, (u64)&fs_word);
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_GS_KERNEL, (u64)&gs_kernel_word);
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_GS_USER, user_words + 8);
+	CHECK(read_fs0() == fs_word, "%%fs:0 reads %lx, expected %lx", read_fs0(), fs_word);
+	CHECK(read_gs0() == gs_kernel_word, "%%gs:0 reads %lx in kernel mode, expected %lx",
+	      read_gs0(), gs_kernel_word);
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_FS, user_words);
+	e = run_user(user_read_segments, 0, 0x2);
+	CHECK(e->regs.vector == LGUEST_TRAP_SYSCALL, "user run ended by vector %lu "
+	      "(cr2 %lx)", e->regs.vector, e->cr2);
+	CHECK(e->regs.rdi == 0xf5f5f5f5, "user %%fs:0 reads %lx", e->regs.rdi);
+	CHECK(e->regs.rsi == 0x75757575, "user %%gs:0 reads %lx, expected the user gs base",
+	      e->regs.rsi);
+	CHECK(read_gs0() == gs_kernel_word, "back in kernel mode %%gs:0 reads %lx",
+	      read_gs0());
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_FS, 0);
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_GS_KERNEL, 0);
+	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_GS_USER, 0);
+}
+TEST_CASE("segment-bases", case_segment_bases, 0);
