@@ -125,11 +125,11 @@ static void case_shutdown_crash(void)
 }
 TEST_CASE("shutdown-crash", case_shutdown_crash, CASE_FATAL);
 
-int probe_cli(void), probe_in(void);
+int probe_cli(void), probe_sti(void);
 
 /*
  * IOPL 3 in an LHCALL_IRET frame must not reach the real rflags: cli and
- * in still raise #GP afterwards, and pushf shows IOPL 0.
+ * sti still raise #GP afterwards, and pushf shows IOPL 0.
  */
 static void case_iret_iopl(void)
 {
@@ -140,8 +140,8 @@ static void case_iret_iopl(void)
 	CHECK(!(rflags & IOPL3), "LHCALL_IRET gave the guest IOPL %lu", (rflags & IOPL3) >> 12);
 	CHECK(probe_cli() == 1 && last_fault.vector == X86_TRAP_GP,
 	      "cli after an IOPL 3 frame did not raise #GP");
-	CHECK(probe_in() == 1 && last_fault.vector == X86_TRAP_GP,
-	      "in after an IOPL 3 frame did not raise #GP");
+	CHECK(probe_sti() == 1 && last_fault.vector == X86_TRAP_GP,
+	      "sti after an IOPL 3 frame did not raise #GP");
 }
 TEST_CASE("iret-iopl", case_iret_iopl, 0);
 

@@ -71,21 +71,23 @@ static void case_kernel_write_protect(void)
 TEST_CASE("kernel-write-protect", case_kernel_write_protect, 0);
 
 int probe_cli(void), probe_sti(void), probe_hlt(void), probe_mov_cr3(void),
-	probe_mov_from_cr0(void), probe_wrmsr(void), probe_rdmsr(void),
-	probe_lgdt(void), probe_lidt(void), probe_in(void), probe_out(void),
+	probe_mov_cr0(void), probe_mov_cr4(void), probe_wrmsr(void),
+	probe_rdmsr(void), probe_lgdt(void), probe_lidt(void), probe_out(void),
 	probe_swapgs(void), probe_invlpg(void), probe_wbinvd(void),
 	probe_clts(void), probe_mov_dr7(void);
+int probe_read_cr0(u64 *v), probe_read_cr2(u64 *v), probe_read_cr3(u64 *v),
+	probe_read_cr4(u64 *v), probe_inb(u64 *v), probe_inw(u64 *v), probe_inl(u64 *v);
 
 static const struct {
 	const char *insn;
 	int (*probe)(void);
 } privileged[] = {
 	{ "cli", probe_cli }, { "sti", probe_sti }, { "hlt", probe_hlt },
-	{ "mov to cr3", probe_mov_cr3 }, { "mov from cr0", probe_mov_from_cr0 },
-	{ "wrmsr LSTAR", probe_wrmsr }, { "rdmsr LSTAR", probe_rdmsr },
-	{ "lgdt", probe_lgdt }, { "lidt", probe_lidt }, { "in", probe_in },
-	{ "out", probe_out }, { "swapgs", probe_swapgs }, { "invlpg", probe_invlpg },
-	{ "wbinvd", probe_wbinvd }, { "clts", probe_clts }, { "mov to dr7", probe_mov_dr7 },
+	{ "mov to cr3", probe_mov_cr3 }, { "mov to cr0", probe_mov_cr0 },
+	{ "mov to cr4", probe_mov_cr4 }, { "wrmsr LSTAR", probe_wrmsr },
+	{ "rdmsr LSTAR", probe_rdmsr }, { "lgdt", probe_lgdt }, { "lidt", probe_lidt },
+	{ "swapgs", probe_swapgs }, { "invlpg", probe_invlpg }, { "wbinvd", probe_wbinvd },
+	{ "clts", probe_clts }, { "mov to dr7", probe_mov_dr7 },
 };
 
 static void case_privileged_insns(void)
@@ -103,6 +105,47 @@ static void case_privileged_insns(void)
 	}
 }
 TEST_CASE("privileged-insns", case_privileged_insns, 0);
+
+#define CR0_GUEST	0x80050033UL	/* PE MP ET NE WP AM PG */
+#define CR4_GUEST	0x620UL		/* PAE OSFXSR OSXMMEXCPT */
+
+/*
+ * What <linux/lguest.h> has lg.ko emulate in guest-kernel mode: control
+ * register reads give the values the guest runs under, port input finds
+ * no device (all ones) and port output is dropped.
+ */
+static void case_emulated_insns(void)
+{
+	static const struct {
+		const char *insn;
+		int (*probe)(u64 *value);
+		u64 expected;
+	} reads[] = {
+		{ "mov from cr0", probe_read_cr0, CR0_GUEST },
+		{ "mov from cr4", probe_read_cr4, CR4_GUEST },
+		{ "inb", probe_inb, 0xff },
+		{ "inw", probe_inw, 0xffff },
+		{ "inl", probe_inl, 0xffffffff },
+	};
+	u64 value = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reads); i++) {
+		CHECK(reads[i].probe(&value) == 0, "%s raised vector %lu error %lx",
+		      reads[i].insn, last_fault.vector, last_fault.error);
+		CHECK(value == reads[i].expected, "%s gave %lx, expected %lx",
+		      reads[i].insn, value, reads[i].expected);
+	}
+	CHECK(probe_read_cr3(&value) == 0 && value == (u64)kernel_pml4 - DIRECT_MAP,
+	      "mov from cr3 gave %lx, expected the last LHCALL_LOAD_CR3 %lx", value,
+	      (u64)kernel_pml4 - DIRECT_MAP);
+	probe_read(UNMAPPED_LOW, &value);
+	CHECK(probe_read_cr2(&value) == 0 && value == UNMAPPED_LOW,
+	      "mov from cr2 after a fault at %lx gave %lx", UNMAPPED_LOW, value);
+	CHECK(probe_out() == 0, "out raised vector %lu error %lx", last_fault.vector,
+	      last_fault.error);
+}
+TEST_CASE("emulated-insns", case_emulated_insns, 0);
 
 static const u64 hole_addresses[] = {
 	HOLE_START, HOLE_START + 0x1000, HOLE_START + 0x200000,

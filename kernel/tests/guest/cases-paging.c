@@ -114,10 +114,14 @@ static void case_cr3_switch(void)
 }
 TEST_CASE("cr3-switch", case_cr3_switch, 0);
 
-/* Accessed on read, dirty on write, and again after the guest clears them. */
+/*
+ * Accessed on read, dirty on write, and again after the guest clears them.
+ * The PTE is volatile: the hypervisor changes it behind the compiler.
+ */
 static void case_accessed_dirty(void)
 {
-	u64 va = PAGING_VA + 0x102000, *pte;
+	u64 va = PAGING_VA + 0x102000;
+	volatile u64 *pte;
 	unsigned int round;
 
 	map_page(kernel_pml4, va, alloc_page(), PTE_W);

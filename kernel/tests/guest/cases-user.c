@@ -133,17 +133,30 @@ static void case_user_page_fault(void)
 }
 TEST_CASE("user-page-fault", case_user_page_fault, 0);
 
+/* cli and port input in user mode: #GP, nothing emulated there. */
 static void case_user_gp(void)
 {
-	struct user_exit *e = run_user(user_cli, 0, USER_RFLAGS);
+	static const struct {
+		const char *what;
+		char *stub, *insn;
+	} insns[] = {
+		{ "cli in user mode", user_cli, user_cli_insn },
+		{ "in in user mode", user_in, user_in_insn },
+	};
+	unsigned int i;
 
-	if (!user_event_is(e, X86_TRAP_GP, "cli in user mode"))
-		return;
-	CHECK(e->regs.error == 0, "cli in user mode: error code %lx", e->regs.error);
-	CHECK(e->regs.rip == user_va(user_cli_insn), "cli in user mode: rip %lx, "
-	      "expected %lx", e->regs.rip, user_va(user_cli_insn));
-	CHECK(frame_on_kernel_stack(e->frame_addr), "#GP frame at %lx, not on the kernel "
-	      "stack", e->frame_addr);
+	for (i = 0; i < ARRAY_SIZE(insns); i++) {
+		struct user_exit *e = run_user(insns[i].stub, 0, USER_RFLAGS);
+
+		if (!user_event_is(e, X86_TRAP_GP, insns[i].what))
+			return;
+		CHECK(e->regs.error == 0, "%s: error code %lx", insns[i].what,
+		      e->regs.error);
+		CHECK(e->regs.rip == user_va(insns[i].insn), "%s: rip %lx, expected %lx",
+		      insns[i].what, e->regs.rip, user_va(insns[i].insn));
+		CHECK(frame_on_kernel_stack(e->frame_addr), "%s: #GP frame at %lx, not on "
+		      "the kernel stack", insns[i].what, e->frame_addr);
+	}
 }
 TEST_CASE("user-gp", case_user_gp, 0);
 

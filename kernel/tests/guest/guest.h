@@ -142,7 +142,8 @@ int probe_int3(void);
 extern char __user_text_start[], __user_text_end[];
 extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_write[], user_write_insn[], user_cli[], user_cli_insn[],
-	user_syscall_loop[], user_spin[], user_read_segments[];
+	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
+	user_in_insn[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */

@@ -1,11 +1,10 @@
 /*
  * main.c - boot of the test guest and its case runner.
  *
- * guest_main() registers the shared page (lg.ko accepts no other
- * hypercall before LHCALL_INIT), prints a banner before anything else is
- * set up (the early console check), registers the trap handlers and the
- * kernel stack, builds its page tables and then, according to the command
- * line:
+ * guest_main() prints a banner before anything else is set up, even the
+ * shared page (the early console check), registers the shared page, the
+ * trap handlers and the kernel stack, builds its page tables and then,
+ * according to the command line:
  *   list        prints "CASE: name [fatal|manual]" for the runner;
  *   bench       runs the benchmark (bench.c);
  *   case=NAME   runs that one case (fatal cases only run this way);
@@ -171,11 +170,11 @@ static noreturn void run_selected(void)
 noreturn void guest_main(u64 boot_params_pa)
 {
 	static const char banner[] =
-		"lgbox test guest: early console, before traps and page tables\n";
+		"lgbox test guest: early console, before LHCALL_INIT\n";
 	u64 cmdline_pa;
 
-	hcall1(LHCALL_INIT, image_to_phys(&shared_page));
 	console_write(banner, sizeof(banner) - 1);
+	hcall1(LHCALL_INIT, image_to_phys(&shared_page));
 	traps_install();
 	boot_params = phys_to_virt(boot_params_pa);
 	cmdline_pa = boot_params->hdr.cmd_line_ptr |

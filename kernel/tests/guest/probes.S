@@ -53,8 +53,9 @@ GLOBAL_FUNC probe_int3
 
 /*
  * Privileged instructions a guest kernel must not execute for real at
- * CPL 3: each has to raise #GP, which lg.ko reflects to the guest.  The
- * operands are chosen to do harm if one ever ran with host privilege
+ * CPL 3: each has to raise #GP, which lg.ko reflects to the guest (OUT is
+ * the exception: in guest-kernel mode lg.ko drops it, see <linux/lguest.h>).
+ * The operands are chosen to do harm if one ever ran with host privilege
  * (LSTAR = 0, a null GDT, cr3 = 0).
  */
 .macro PRIV_PROBE name, insn:vararg
@@ -74,18 +75,44 @@ GLOBAL_FUNC probe_\name
 	PRIV_PROBE sti, sti
 	PRIV_PROBE hlt, hlt
 	PRIV_PROBE mov_cr3, mov %rax, %cr3
-	PRIV_PROBE mov_from_cr0, mov %cr0, %rax
+	PRIV_PROBE mov_cr0, mov %rax, %cr0
+	PRIV_PROBE mov_cr4, mov %rax, %cr4
 	PRIV_PROBE wrmsr, wrmsr
 	PRIV_PROBE rdmsr, rdmsr
 	PRIV_PROBE lgdt, lgdt zero_descriptor(%rip)
 	PRIV_PROBE lidt, lidt zero_descriptor(%rip)
-	PRIV_PROBE in, inb $0x80, %al
 	PRIV_PROBE out, outb %al, $0x80
 	PRIV_PROBE swapgs, swapgs
 	PRIV_PROBE invlpg, invlpg (%rax)
 	PRIV_PROBE wbinvd, wbinvd
 	PRIV_PROBE clts, clts
 	PRIV_PROBE mov_dr7, mov %rax, %db7
+
+/*
+ * Instructions lg.ko emulates in guest-kernel mode (control-register
+ * reads, port input): probe_NAME(&value) returns 0 and the value, or 1 if
+ * the instruction faulted.  rax starts at 0, so a byte read shows as such.
+ */
+.macro READ_PROBE name, insn:vararg
+GLOBAL_FUNC probe_\name
+	xor %eax, %eax
+	mov $0x80, %edx
+1:	\insn
+	mov %rax, (%rdi)
+	xor %eax, %eax
+	ret
+2:	mov $1, %eax
+	ret
+	EXTABLE 1b, 2b
+.endm
+
+	READ_PROBE read_cr0, mov %cr0, %rax
+	READ_PROBE read_cr2, mov %cr2, %rax
+	READ_PROBE read_cr3, mov %cr3, %rax
+	READ_PROBE read_cr4, mov %cr4, %rax
+	READ_PROBE inb, inb $0x80, %al
+	READ_PROBE inw, inw %dx, %ax
+	READ_PROBE inl, inl %dx, %eax
 
 	.bss
 	.balign 8

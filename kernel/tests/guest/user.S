@@ -68,6 +68,13 @@ GLOBAL_FUNC user_read_segments
 	mov %gs:0, %rsi
 	USER_EXIT
 
+/* Port input in user mode (should raise #GP: only the kernel's is emulated). */
+GLOBAL_FUNC user_in
+	.globl user_in_insn
+user_in_insn:
+	inb $0x80, %al
+	USER_EXIT
+
 /* rdi USER_SYS_NOP syscalls, then exit (benchmark). */
 GLOBAL_FUNC user_syscall_loop
 	mov %rdi, %rbx
