@@ -21,8 +21,10 @@
 #ifndef _UAPI_LINUX_LGUEST_H
 #define _UAPI_LINUX_LGUEST_H
 
+#ifndef __ASSEMBLY__
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#endif
 
 #define LGUEST_ABI_VERSION	1
 #define LGUEST_DEVICE_PATH	"/dev/lguest"
@@ -42,6 +44,7 @@
 /* Raise an interrupt line: struct lguest_irq.  Any thread may call it. */
 #define LGUEST_IRQ		_IOW(LGUEST_IOCTL_MAGIC, 0x03, struct lguest_irq)
 
+#ifndef __ASSEMBLY__
 /*
  * Guest-physical memory is one range [0, mem_size) of the launcher's own
  * address space starting at mem_base (page aligned, mapped read-write by the
@@ -134,6 +137,7 @@ struct lguest_run {
 		struct lguest_exit_death death;
 	};
 };
+#endif /* !__ASSEMBLY__ */
 
 /*
  * Boot protocol (what a launcher prepares before LGUEST_INIT; lgbox launch
@@ -187,23 +191,21 @@ struct lguest_run {
  * guest (LGUEST_EXIT_CRASH, with a reason naming the call): a guest kernel
  * that passes garbage is broken, and the host must not guess.
  */
-enum lguest_hcall {
-	LHCALL_NOP		= 0,	/* (): returns 0; delivers pending irqs */
-	LHCALL_INIT		= 1,	/* (shared_gpa): register the shared page */
-	LHCALL_CONSOLE_WRITE	= 2,	/* (gva, len): early console output */
-	LHCALL_SHUTDOWN		= 3,	/* (kind, reason_gva, reason_len) */
-	LHCALL_SET_TRAP		= 4,	/* (vector, handler_gva, flags) */
-	LHCALL_SET_KERNEL_STACK	= 5,	/* (rsp0): stack for events from user */
-	LHCALL_LOAD_CR3		= 6,	/* (pml4_gpa): switch page tables */
-	LHCALL_FLUSH_TLB	= 7,	/* (): drop every cached translation */
-	LHCALL_INVLPG		= 8,	/* (gva): drop one page's translations */
-	LHCALL_IRET		= 9,	/* (): return through the frame at rsp */
-	LHCALL_SET_TIMER	= 10,	/* (delta_ns): one-shot timer, 0 cancels */
-	LHCALL_HALT		= 11,	/* (): enable irqs and wait for one */
-	LHCALL_NOTIFY		= 12,	/* (value): LGUEST_EXIT_NOTIFY */
-	LHCALL_SET_SEGMENT_BASE	= 13,	/* (which, base) */
-	LHCALL_NR
-};
+#define LHCALL_NOP		0	/* (): returns 0; delivers pending irqs */
+#define LHCALL_INIT		1	/* (shared_gpa): register the shared page */
+#define LHCALL_CONSOLE_WRITE	2	/* (gva, len): early console output */
+#define LHCALL_SHUTDOWN		3	/* (kind, reason_gva, reason_len) */
+#define LHCALL_SET_TRAP		4	/* (vector, handler_gva, flags) */
+#define LHCALL_SET_KERNEL_STACK	5	/* (rsp0): stack for events from user */
+#define LHCALL_LOAD_CR3		6	/* (pml4_gpa): switch page tables */
+#define LHCALL_FLUSH_TLB	7	/* (): drop every cached translation */
+#define LHCALL_INVLPG		8	/* (gva): drop one page's translations */
+#define LHCALL_IRET		9	/* (): return through the frame at rsp */
+#define LHCALL_SET_TIMER	10	/* (delta_ns): one-shot timer, 0 cancels */
+#define LHCALL_HALT		11	/* (): enable irqs and wait for one */
+#define LHCALL_NOTIFY		12	/* (value): LGUEST_EXIT_NOTIFY */
+#define LHCALL_SET_SEGMENT_BASE	13	/* (which, base) */
+#define LHCALL_NR		14
 
 /* LHCALL_SHUTDOWN kinds. */
 #define LGUEST_SHUTDOWN_POWEROFF	0
@@ -245,6 +247,7 @@ enum lguest_hcall {
  * IF), rsp and ss.  cs = LGUEST_USER_CS returns to user mode (user view of
  * memory, user gs base), cs = LGUEST_KERNEL_CS stays in kernel mode.
  */
+#ifndef __ASSEMBLY__
 struct lguest_iret_frame {
 	__u64 rax;
 	__u64 r11;
@@ -255,6 +258,7 @@ struct lguest_iret_frame {
 	__u64 rsp;
 	__u64 ss;
 };
+#endif /* !__ASSEMBLY__ */
 
 /*
  * Privileged instructions.  At CPL 3 they all raise #GP, which reaches the
@@ -288,6 +292,7 @@ struct lguest_iret_frame {
  * page aligned, inside guest RAM).  The guest writes irq_enabled and masked,
  * and clears pending bits; the hypervisor writes the rest.
  */
+#ifndef __ASSEMBLY__
 struct lguest_shared {
 	__u64 irq_enabled;	/* LGUEST_IF_FLAG when enabled, else 0 */
 	__u64 irq_pending;	/* non-zero: an unmasked line is pending */
@@ -298,5 +303,6 @@ struct lguest_shared {
 	__u32 abi_version;	/* LGUEST_ABI_VERSION, set by LHCALL_INIT */
 	__u32 reserved;
 };
+#endif /* !__ASSEMBLY__ */
 
 #endif /* _UAPI_LINUX_LGUEST_H */
