@@ -185,3 +185,39 @@ static void case_trap_keep_irqs(void)
 	      "LGUEST_TRAP_KEEP_IRQS handler, expected on", last_fault.irq_enabled);
 }
 TEST_CASE("trap-keep-irqs", case_trap_keep_irqs, 0);
+
+void fpu_load(const u64 xmm[32], u32 mxcsr);
+void fpu_store(u64 xmm[32], u32 *mxcsr);
+
+#define MXCSR_DEFAULT	0x1f80
+#define MXCSR_ROUND_UP	0x5f80		/* all exceptions masked, round up */
+
+/*
+ * The guest's SSE registers and MXCSR are its own: they survive exits to
+ * the launcher (console and notify: its compiled code may use SSE), a
+ * halt with the host scheduling other work, and the timer's upcall.
+ */
+static void case_fpu_preserved(void)
+{
+	u64 want[32], got[32];
+	u32 mxcsr = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		want[i] = REG_PATTERN(i) * 0x10001;
+	fpu_load(want, MXCSR_ROUND_UP);
+	kprintf("fpu-preserved: a console exit with the guest's SSE state loaded\n");
+	for (i = 0; i < 50; i++)
+		hcall1(LHCALL_NOTIFY, i);
+	hcall1(LHCALL_SET_TIMER, 2 * MS);
+	hcall0(LHCALL_HALT);
+	fpu_store(got, &mxcsr);
+	fpu_load(got, MXCSR_DEFAULT);
+	CHECK(upcalls.count == 1, "LHCALL_HALT returned after %u upcalls", upcalls.count);
+	CHECK(mxcsr == MXCSR_ROUND_UP, "MXCSR is %x, the guest set %x", mxcsr,
+	      MXCSR_ROUND_UP);
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		CHECK(got[i] == want[i], "xmm%u %s half is %lx, the guest loaded %lx", i / 2,
+		      i % 2 ? "high" : "low", got[i], want[i]);
+}
+TEST_CASE("fpu-preserved", case_fpu_preserved, 0);
