@@ -265,17 +265,20 @@ LG_KO := $(BUILD)/lg/lg.ko
 LG_TESTS_DIR := $(BUILD)/lg-tests
 LG_TESTS_STAMP := $(STAMPS)/lg-tests
 skip = printf '  %-8s %s\n' SKIP '$(1)'
+# the components' own makefiles, silent unless V=1 (errors still show)
+SUBMAKE = $(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s)
 
 $(LGBOX_BIN): $(KHDR_STAMP) FORCE | $(CONFIG)
 	$(Q)if [ -f lgbox/Makefile ]; then \
-		$(MAKE) --no-print-directory -C lgbox O=$(BUILD)/lgbox CONFIG=$(CONFIG) \
-			KHDR=$(KHDR) CC=musl-gcc; \
+		printf '  %-8s %s\n' LGBOX 'make -C lgbox (incremental)'; \
+		$(SUBMAKE) -C lgbox O=$(BUILD)/lgbox CONFIG=$(CONFIG) KHDR=$(KHDR) CC=musl-gcc; \
 	else $(call skip,lgbox (lgbox/Makefile does not exist yet)); fi
 
 $(LG_KO): $(STAMPS)/linux FORCE
 	$(Q)if [ "$(CONFIG_HOST_LG_MODULE)" != y ]; then $(call skip,lg.ko (disabled in .config)); \
 	elif [ -f kernel/Makefile ]; then \
-		$(MAKE) --no-print-directory -C kernel KDIR=$(LINUX_OBJ) OUT=$(dir $@) \
+		printf '  %-8s %s\n' LG 'make -C kernel (lg.ko, incremental)'; \
+		$(SUBMAKE) -C kernel KDIR=$(LINUX_OBJ) OUT=$(dir $@) \
 			$(if $(CONFIG_HOST_LG_DEBUG),LG_DEBUG=y); \
 	else $(call skip,lg.ko (kernel/Makefile does not exist yet)); fi
 
@@ -284,7 +287,8 @@ $(LG_TESTS_STAMP): $(STAMPS)/linux FORCE
 	$(Q)mkdir -p $(LG_TESTS_DIR) $(dir $@)
 	$(Q)if [ "$(CONFIG_HOST_LG_TESTS)" != y ]; then rm -rf $(LG_TESTS_DIR)/*; \
 	elif [ -f kernel/tests/Makefile ]; then \
-		$(MAKE) --no-print-directory -C kernel/tests OUT=$(LG_TESTS_DIR) KDIR=$(LINUX_OBJ); \
+		printf '  %-8s %s\n' LGTESTS 'make -C kernel/tests (incremental)'; \
+		$(SUBMAKE) -C kernel/tests OUT=$(LG_TESTS_DIR) KDIR=$(LINUX_OBJ); \
 	else $(call skip,hypervisor tests (kernel/tests/Makefile does not exist yet)); fi
 	$(Q)if [ ! -f $@ ] || [ -n "$$(find $(LG_TESTS_DIR) -newer $@ | head -n 1)" ]; then touch $@; fi
 
