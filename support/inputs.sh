@@ -38,7 +38,7 @@ pinned_version() {
 }
 
 ensure_packages() {
-	local pkg have pin missing=() wrong=()
+	local pkg have pin mismatch missing=() wrong=()
 
 	for pkg in $host_packages; do
 		have=$(installed_version "$pkg")
@@ -46,7 +46,8 @@ ensure_packages() {
 		if [ -z "$have" ]; then
 			missing+=("$pkg${pin:+=$pin}")
 		elif [ -n "$pin" ] && [ "$have" != "$pin" ]; then
-			wrong+=("$pkg $have is installed but inputs.lock pins $pin (run apt-get install $pkg=$pin or update inputs.lock)")
+			mismatch="$pkg $have is installed but inputs.lock pins $pin"
+			wrong+=("$mismatch (run apt-get install $pkg=$pin or update inputs.lock)")
 		fi
 	done
 	if [ ${#wrong[@]} -gt 0 ]; then
@@ -90,7 +91,8 @@ verify() {
 		actual=$(sha256sum "$path" | cut -d' ' -f1)
 		if [ "$actual" != "$sum" ]; then
 			echo "lgbox build: $1 $version: $path has sha256 $actual," \
-				"inputs.lock expects $sum (corrupt or different file: delete it to fetch again)" >&2
+				"inputs.lock expects $sum" \
+				"(corrupt or different file: delete it to fetch again)" >&2
 			return 1
 		fi
 	done < <(source_files "$1")
@@ -109,7 +111,8 @@ apt_source() {
 	apt-get "${opts[@]}" update >/dev/null ||
 		die "apt-get update with $apt/sources.list failed (is deb.debian.org reachable?)"
 	(cd "$3" && apt-get "${opts[@]}" source --download-only "$1=$2" >/dev/null) ||
-		die "apt-get source $1=$2 failed (the mirror may have dropped that version: update inputs.lock)"
+		die "apt-get source $1=$2 failed" \
+			"(the mirror may have dropped that version: update inputs.lock)"
 }
 
 # fetch NAME DLDIR: download NAME when some of its cached files are missing, then verify all

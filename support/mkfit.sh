@@ -20,7 +20,8 @@ if [ -n "$keydir" ]; then
 			exit 1
 		}
 	done
-	signature="signature-1 { algo = \"sha256,rsa2048\"; key-name-hint = \"$keyname\"; sign-images = \"kernel\", \"ramdisk\"; };"
+	signature="signature-1 { algo = \"sha256,rsa2048\"; key-name-hint = \"$keyname\";"
+	signature+=" sign-images = \"kernel\", \"ramdisk\"; };"
 	sign_args=(-k "$keydir")
 fi
 

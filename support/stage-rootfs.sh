@@ -35,7 +35,8 @@ install -m 0755 "$BUSYBOX_SRC/busybox" "$root/bin/busybox"
 link_applets /bin/busybox $("$BUSYBOX_SRC/busybox" --list-full)
 
 for overlay in "$@"; do
-	[ -d "$overlay" ] || die "overlay directory '$overlay' does not exist (see ROOTFS_*_OVERLAYS in .config)"
+	[ -d "$overlay" ] ||
+		die "overlay directory '$overlay' does not exist (see ROOTFS_*_OVERLAYS in .config)"
 	cp -a "$overlay/." "$root/"
 done
 # .keep only makes git keep an empty directory
@@ -59,6 +60,7 @@ install -D -m 0644 "$GUEST_KERNEL" "$root/boot/bzImage"
 install -D -m 0644 "$GUEST_INITRAMFS" "$root/usr/share/lgbox/guest-initramfs.cpio.gz"
 mkdir -p "$root/etc/lgbox/guests"
 for conf in $FIXED_GUEST_CONFS; do
-	[ -f "$conf" ] || die "fixed guest config $conf does not exist (see ROOTFS_FIXED_GUESTS in .config)"
+	[ -f "$conf" ] ||
+		die "fixed guest config $conf does not exist (see ROOTFS_FIXED_GUESTS in .config)"
 	install -m 0644 "$conf" "$root/etc/lgbox/guests/"
 done
