@@ -89,3 +89,28 @@ static void case_boot_params(void)
 	CHECK(ram_top > LGUEST_BOOT_RESERVED, "e820 shows no RAM above the first MiB");
 }
 TEST_CASE("boot-params", case_boot_params, 0);
+
+/*
+ * Odd but legal arguments do no harm: INVLPG of non-canonical and unmapped
+ * addresses, the longest timer, a NOTIFY value of all ones.  The guest
+ * goes on, and its mappings still work (the switcher hole has a case of
+ * its own: switcher-invlpg).
+ */
+static void case_hcall_odd_arguments(void)
+{
+	static const u64 addresses[] = {
+		0x8000000000000000UL, 0x12345678UL, ~0UL,
+	};
+	static volatile u64 still_here = 0x57111;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(addresses); i++)
+		hcall1(LHCALL_INVLPG, addresses[i]);
+	hcall1(LHCALL_SET_TIMER, ~0UL);
+	hcall1(LHCALL_SET_TIMER, 0);
+	hcall1(LHCALL_NOTIFY, ~0UL);
+	load_pml4(kernel_pml4);
+	CHECK(still_here == 0x57111, "the guest's data changed");
+	CHECK(!upcalls.count, "%u upcalls from a cancelled longest timer", upcalls.count);
+}
+TEST_CASE("hcall-odd-arguments", case_hcall_odd_arguments, 0);

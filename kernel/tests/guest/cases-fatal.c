@@ -118,6 +118,20 @@ static void case_fault_in_fault_handler(void)
 }
 TEST_CASE("fault-in-fault-handler", case_fault_in_fault_handler, CASE_FATAL);
 
+/*
+ * A kernel stack in the switcher hole: the frame for the next event from
+ * user mode cannot be pushed, and lg.ko must not push it into its own
+ * pages either.
+ */
+static void case_bad_kernel_stack(void)
+{
+	expect_crash("fault|stack");
+	hcall1(LHCALL_SET_KERNEL_STACK, 0xffff800000002000UL);
+	run_user(user_read, UNMAPPED_LOW, LGUEST_IF_FLAG | 0x2UL);
+	survived("a user fault with the kernel stack in the switcher hole", 0);
+}
+TEST_CASE("bad-kernel-stack", case_bad_kernel_stack, CASE_FATAL);
+
 static void case_shutdown_crash(void)
 {
 	expect_crash("test guest asked to crash");
@@ -144,6 +158,32 @@ static void case_iret_iopl(void)
 	      "sti after an IOPL 3 frame did not raise #GP");
 }
 TEST_CASE("iret-iopl", case_iret_iopl, 0);
+
+/*
+ * INVLPG and FLUSH_TLB of switcher addresses, then a CR3 load and more
+ * world switches: the guest's "forget this page" must never reach the
+ * switcher's own mappings.  Last in the list: if this takes the host down,
+ * every other case has reported.
+ */
+static void case_switcher_invlpg(void)
+{
+	static const u64 addresses[] = {
+		0xffff800000000000UL, 0xffff800000001000UL, 0xffff800000200000UL,
+		0xffff87fffffff000UL,
+	};
+	unsigned int i;
+	u64 value;
+
+	for (i = 0; i < ARRAY_SIZE(addresses); i++)
+		hcall1(LHCALL_INVLPG, addresses[i]);
+	load_pml4(kernel_pml4);
+	hcall0(LHCALL_FLUSH_TLB);
+	for (i = 0; i < 100; i++)
+		hcall0(LHCALL_NOP);
+	CHECK(probe_read(addresses[0], &value) == 1 && last_fault.vector == X86_TRAP_PF,
+	      "the switcher hole at %lx became readable", addresses[0]);
+}
+TEST_CASE("switcher-invlpg", case_switcher_invlpg, 0);
 
 /* For the runner: a busy guest to kill from outside (SIGKILL teardown). */
 static void case_spin(void)

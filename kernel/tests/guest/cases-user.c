@@ -192,3 +192,26 @@ static void case_user_reads_kernel(void)
 	}
 }
 TEST_CASE("user-reads-kernel", case_user_reads_kernel, 0);
+
+/*
+ * A SYSCALL from user mode is never a hypercall, whatever rax holds: not
+ * LHCALL_SHUTDOWN (the guest would die), not LHCALL_IRET (user code would
+ * climb into guest-kernel mode through a frame of its own making).
+ */
+static void case_user_cannot_hypercall(void)
+{
+	static const u64 calls[] = { LHCALL_SHUTDOWN, LHCALL_IRET, LHCALL_LOAD_CR3 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(calls); i++) {
+		struct user_exit *e = run_user(user_hcall, calls[i], USER_RFLAGS);
+
+		CHECK(!(e->regs.vector == LGUEST_TRAP_SYSCALL && e->regs.rdi == 0xbad),
+		      "user mode reached guest-kernel mode through hypercall %lu", calls[i]);
+		if (!user_event_is(e, LGUEST_TRAP_SYSCALL, "user SYSCALL"))
+			return;
+		CHECK(e->regs.rax == calls[i], "user SYSCALL %lu arrived with rax %lx",
+		      calls[i], e->regs.rax);
+	}
+}
+TEST_CASE("user-cannot-hypercall", case_user_cannot_hypercall, 0);

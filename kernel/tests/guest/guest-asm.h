@@ -24,6 +24,7 @@
 #define GA_USER_CS		0x33
 #define GA_USER_DS		0x2b
 #define GA_TRAP_SYSCALL		256
+#define GA_SHUTDOWN_CRASH	2
 
 /* Virtual layout of the test guest (see guest.lds and mm.c). */
 #define KERNEL_MAP		UL(0xffffffff80000000)

@@ -34,6 +34,7 @@ typedef uint64_t u64;
 #define PF_WRITE	0x2
 #define PF_USER		0x4
 #define PF_RSVD		0x8
+#define PF_INSTR	0x10
 
 /* Page-table entry bits. */
 #define PTE_P		0x1UL
@@ -45,7 +46,6 @@ typedef uint64_t u64;
 #define PTE_D		0x40UL
 #define PTE_NX		(1UL << 63)
 #define PTE_ADDR	0x000ffffffffff000UL
-#define PF_INSTR	0x10
 
 static inline u64 hcall5(u64 nr, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 {
@@ -143,7 +143,7 @@ extern char __user_text_start[], __user_text_end[];
 extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_write[], user_write_insn[], user_cli[], user_cli_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
-	user_in_insn[];
+	user_in_insn[], user_hcall[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */

@@ -68,6 +68,32 @@ GLOBAL_FUNC user_read_segments
 	mov %gs:0, %rsi
 	USER_EXIT
 
+/*
+ * SYSCALL with rax = rdi from user mode, as if it were a hypercall.  For
+ * LHCALL_IRET the stack holds a frame that would return to
+ * user_escalated in guest-kernel mode: if lg.ko ever took it, that code
+ * would run and its exit would show rdi = 0xbad.
+ */
+GLOBAL_FUNC user_hcall
+	lea user_escalated(%rip), %rcx
+	mov %rsp, %rdx
+	pushq $GA_KERNEL_DS
+	pushq %rdx
+	pushq $0x2
+	pushq $GA_KERNEL_CS
+	pushq %rcx
+	pushq $0
+	pushq $0
+	pushq $0
+	mov %rdi, %rax
+	mov $GA_SHUTDOWN_CRASH, %edi
+	syscall
+	mov %rax, %rdi
+	USER_EXIT
+user_escalated:
+	mov $0xbad, %edi
+	USER_EXIT
+
 /* Port input in user mode (should raise #GP: only the kernel's is emulated). */
 GLOBAL_FUNC user_in
 	.globl user_in_insn
