@@ -283,12 +283,12 @@ $(LG_KO): $(STAMPS)/linux FORCE
 	else $(call skip,lg.ko (kernel/Makefile does not exist yet)); fi
 
 # the stamp moves only when the suite's files changed, so the rootfs is not restaged for nothing
-$(LG_TESTS_STAMP): $(STAMPS)/linux FORCE
+$(LG_TESTS_STAMP): $(STAMPS)/linux $(KHDR_STAMP) FORCE
 	$(Q)mkdir -p $(LG_TESTS_DIR) $(dir $@)
 	$(Q)if [ "$(CONFIG_HOST_LG_TESTS)" != y ]; then rm -rf $(LG_TESTS_DIR)/*; \
 	elif [ -f kernel/tests/Makefile ]; then \
 		printf '  %-8s %s\n' LGTESTS 'make -C kernel/tests (incremental)'; \
-		$(SUBMAKE) -C kernel/tests OUT=$(LG_TESTS_DIR) KDIR=$(LINUX_OBJ); \
+		$(SUBMAKE) -C kernel/tests OUT=$(LG_TESTS_DIR) KDIR=$(LINUX_OBJ) KHDR=$(KHDR); \
 	else $(call skip,hypervisor tests (kernel/tests/Makefile does not exist yet)); fi
 	$(Q)if [ ! -f $@ ] || [ -n "$$(find $(LG_TESTS_DIR) -newer $@ | head -n 1)" ]; then touch $@; fi
 
