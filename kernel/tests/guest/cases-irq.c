@@ -8,7 +8,7 @@
 
 #define TIMER_BIT	(1UL << LGUEST_IRQ_TIMER)
 #define MS		1000000UL	/* LHCALL_SET_TIMER counts nanoseconds */
-#define PATIENCE_MS	2000		/* far longer than any timer we arm */
+#define PATIENCE_MS	5000		/* far longer than any timer we arm */
 
 static bool timer_line_raised(void)
 {

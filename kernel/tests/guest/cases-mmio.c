@@ -35,7 +35,7 @@
 #define VIRTQ_DESC_F_WRITE	2
 #define QUEUE_SIZE		8
 #define RNG_BYTES		64
-#define MS_WAIT			2000
+#define MS_WAIT			5000
 
 /* The plain MOV forms lg.ko decodes; inline asm keeps the compiler to them. */
 static u32 mmio_read32(u64 addr)
