@@ -5,8 +5,9 @@
  * launcher's crash report must contain, then misbehaves.  Reaching the
  * end of one of these functions means lg.ko let the guest live: FAIL.
  *
- * Also here: the frame checks of LHCALL_IRET that must not kill (iret-iopl)
- * and the "spin" helper the runner kills from outside.
+ * Also here, at the end of the list because a broken lg.ko may not survive
+ * them: attacks the guest must survive (iret-iopl, switcher-invlpg), and
+ * the "spin" helper the runner kills from outside.
  */
 #include "guest.h"
 
