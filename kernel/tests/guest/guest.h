@@ -44,6 +44,7 @@ typedef uint64_t u64;
 #define PTE_PCD		0x10UL
 #define PTE_A		0x20UL
 #define PTE_D		0x40UL
+#define PTE_PS		0x80UL
 #define PTE_NX		(1UL << 63)
 #define PTE_ADDR	0x000ffffffffff000UL
 
@@ -175,6 +176,7 @@ static inline u64 image_to_phys(const void *va) { return (u64)va - KERNEL_MAP; }
 void mm_init(const void *boot_params);
 u64 alloc_page(void);
 u64 *pml4_create(void);
+u64 *entry_lookup(u64 *pml4, u64 va, int level, u64 flags);
 u64 *pte_lookup(u64 *pml4, u64 va, u64 flags);
 void map_page(u64 *pml4, u64 va, u64 pa, u64 flags);
 void unmap_page(u64 *pml4, u64 va);

@@ -47,24 +47,32 @@ static u64 table_index(u64 va, int level)
 	return (va >> (12 + 9 * (level - 1))) & 511;
 }
 
-/* The PTE for va, creating missing tables (with the user bit if asked). */
-u64 *pte_lookup(u64 *pml4, u64 va, u64 flags)
+/*
+ * The entry for va at a level (1: PTE, 2: PDE, 3: PDPTE), creating the
+ * missing tables above it (with the user bit if asked).
+ */
+u64 *entry_lookup(u64 *pml4, u64 va, int level, u64 flags)
 {
 	u64 *table = pml4;
-	int level;
+	int l;
 
 	if (pml4[table_index(va, 4)] &&
 	    pml4[table_index(va, 4)] == boot_pml4()[table_index(va, 4)])
 		shutdown(LGUEST_SHUTDOWN_CRASH,
 			 "test guest: %lx lies in a slot of the boot tables", va);
-	for (level = 4; level > 1; level--) {
-		u64 *entry = &table[table_index(va, level)];
+	for (l = 4; l > level; l--) {
+		u64 *entry = &table[table_index(va, l)];
 
 		if (!(*entry & PTE_P))
 			*entry = alloc_page() | PTE_P | PTE_W | (flags & PTE_U);
 		table = phys_to_virt(*entry & PTE_ADDR);
 	}
-	return &table[table_index(va, 1)];
+	return &table[table_index(va, level)];
+}
+
+u64 *pte_lookup(u64 *pml4, u64 va, u64 flags)
+{
+	return entry_lookup(pml4, va, 1, flags);
 }
 
 /* Map one 4 KiB page; replacing a present entry invalidates it, natively. */
