@@ -196,3 +196,14 @@ static void case_spin(void)
 		cpu_relax();
 }
 TEST_CASE("spin", case_spin, CASE_MANUAL);
+
+/* For the runner: a guest asleep in LHCALL_HALT with a 3 s timer armed. */
+static void case_halt_timer(void)
+{
+	kprintf("halting\n");
+	for (;;) {
+		hcall1(LHCALL_SET_TIMER, 3000000000UL);
+		hcall0(LHCALL_HALT);
+	}
+}
+TEST_CASE("halt-timer", case_halt_timer, CASE_MANUAL);
