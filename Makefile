@@ -173,6 +173,9 @@ LINUX_SELECTED = $(call kopt,CONFIG_VIRTIO_CONSOLE,$(CONFIG_GUEST_VIRTIO_CONSOLE
 	$(if $(CONFIG_GUEST_LGUEST),CONFIG_LGUEST_GUEST=y)
 
 $(BUILD)/linux.fragment: FORCE | $(CONFIG)
+	$(Q)$(if $(and $(CONFIG_GUEST_LGUEST),$(if $(wildcard guest/series),,y)), \
+		echo "lgbox build: GUEST_LGUEST=y needs the guest/ patch series (guest/series" \
+		"does not exist yet): disable it in make menuconfig (Guest kernel menu)" >&2; exit 1)
 	$(Q)mkdir -p $(dir $@)
 	$(Q){ cat $(KERNEL_FRAGMENTS) && echo '# from $(CONFIG)' && \
 		printf '%s\n' $(LINUX_SELECTED); } >$@.tmp
