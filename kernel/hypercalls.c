@@ -89,7 +89,7 @@ static int hcall_shutdown(struct lguest *lg, u64 kind, u64 gva, u64 len)
 				"reason at %#llx is not readable", gva);
 	reason[len] = '\0';
 	lg_end(lg, how[kind], reason);
-	return 1;
+	return 0;	/* run_guest() reports the death with its exit reason */
 }
 
 static int hcall_set_trap(struct lguest *lg, u64 vector, u64 handler,
