@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE	/* memfd_create, fallocate */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/lguest.h>
 
@@ -29,6 +31,69 @@
 #include "vcpu.h"
 
 static volatile sig_atomic_t stop_signals;
+
+/*
+ * The grace timer.  Not alarm(): the appliance kernel is built without
+ * CONFIG_POSIX_TIMERS, which alarm and setitimer need.  A detached thread
+ * sleeps (nanosleep always exists) and then interrupts LGUEST_RUN with
+ * SIGALRM, unless its boot has ended meanwhile: each arming gets a new
+ * generation, and ending a boot moves the generation on.
+ */
+static pthread_t vcpu_thread;
+static unsigned int grace_generation;
+static pthread_mutex_t grace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct grace_timer {
+	unsigned int seconds, generation;
+};
+
+static void *grace_thread(void *arg)
+{
+	struct grace_timer t = *(struct grace_timer *)arg;
+	struct timespec left = { .tv_sec = t.seconds };
+
+	free(arg);
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&grace_lock);
+	if (grace_generation == t.generation)
+		pthread_kill(vcpu_thread, SIGALRM);
+	pthread_mutex_unlock(&grace_lock);
+	return NULL;
+}
+
+static void arm_grace_timer(unsigned int seconds)
+{
+	struct grace_timer *t = malloc(sizeof(*t));
+	pthread_attr_t attr;
+	pthread_t thread;
+	sigset_t all, old;
+
+	if (!t)
+		return;
+	pthread_mutex_lock(&grace_lock);
+	*t = (struct grace_timer){ seconds, ++grace_generation };
+	pthread_mutex_unlock(&grace_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* Signals must keep going to the vCPU thread, not to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&thread, &attr, grace_thread, t) != 0) {
+		lgbox_warn("cannot start the stop grace timer; stopping at the next signal");
+		free(t);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+static void disarm_grace_timer(void)
+{
+	pthread_mutex_lock(&grace_lock);
+	grace_generation++;
+	pthread_mutex_unlock(&grace_lock);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -46,6 +111,7 @@ void vcpu_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	vcpu_thread = pthread_self();
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -199,7 +265,7 @@ static int handle_stop_signal(const struct launch_opts *opts, const char *rundir
 		lgbox_warn("stop requested: waiting up to %us for guest %s to power off (signal again to stop now)",
 			   opts->stop_grace, opts->name);
 		stop_signals = 1;
-		alarm(opts->stop_grace);
+		arm_grace_timer(opts->stop_grace);
 	}
 	return -1;
 }
@@ -231,6 +297,12 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 
 	for (;;) {
 		run.flags = 0;
+		/*
+		 * exit_reason is only an output (lg.ko remembers a pending MMIO
+		 * read itself): clearing it means a return without a reason can
+		 * never replay the previous exit, e.g. print console bytes twice.
+		 */
+		run.exit_reason = 0;
 		if (lguest_dev_run(fd, &run) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				if (stop_signals && (fate = handle_stop_signal(opts, rundir, &stopping)) >= 0)
@@ -255,6 +327,8 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 		case LGUEST_EXIT_REBOOT:
 		case LGUEST_EXIT_CRASH:
 			return guest_ended(opts, &run);
+		case 0:		/* returned without an exit: run on */
+			break;
 		default:
 			lgbox_warn("LGUEST_RUN returned unknown exit %u; is lg.ko newer than launch?",
 				   run.exit_reason);
@@ -303,7 +377,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 	rundir_set_state(rundir, "running");
 	fate = run_loop(lguest_fd, opts, devs, rundir);
 	/* The boot is over: its grace timer and stop requests with it. */
-	alarm(0);
+	disarm_grace_timer();
 	stop_signals = 0;
 	devices_set_irq(devs, NULL, NULL);
 	lguest_dev_close(lguest_fd);

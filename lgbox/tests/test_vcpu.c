@@ -98,6 +98,15 @@ static int file_has(const char *name, const char *text)
 	return 0;
 }
 
+static off_t file_size(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
 static void console_exit_reaches_console_and_poweroff_is_0(void)
 {
 	struct fake_step steps[2] = { exit_step(LGUEST_EXIT_CONSOLE),
@@ -107,6 +116,7 @@ static void console_exit_reaches_console_and_poweroff_is_0(void)
 	steps[0].run.console.len = 21;
 	CHECK_EQ(boot(steps, 2, false), LAUNCH_EXIT_POWEROFF);
 	CHECK(file_has("console.log", "hello from the guest\n"));
+	CHECK_EQ(file_size("console.log"), 21);		/* once, not twice */
 	CHECK(file_has("state", "running"));
 }
 
