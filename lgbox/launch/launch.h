@@ -88,10 +88,15 @@ void ioloop_wake(void);
 int ioloop_start(void);
 
 /* ---- console.c: where guest console bytes go and input comes from ------- */
+/* Opens the --console back ends; socket_path is used for "socket". */
 int console_setup(const struct launch_opts *opts, const char *socket_path);
 /* Guest output (early console exits and virtio-console). */
 void console_write(const void *buf, size_t len);
-/* virtio-console registers its input sink; returns bytes accepted. */
+/*
+ * Where input goes (virtio-console): input() takes bytes and returns how
+ * many it accepted; has_room() says whether reading more makes sense.
+ * Set once, before the I/O thread starts.
+ */
 void console_set_input(size_t (*input)(void *ctx, const void *buf, size_t len),
 		       bool (*has_room)(void *ctx), void *ctx);
 void console_cleanup(void);
@@ -110,7 +115,10 @@ struct device_set {
 	unsigned int nr;
 	struct virtio_dev *devs[1 + LAUNCH_MAX_BLOCKS + LAUNCH_MAX_NETS + 1];
 };
-/* Creates the devices the options ask for; appends virtio_mmio.device= words. */
+/*
+ * Creates the devices the options ask for (console first, then block, net,
+ * rng) and appends their virtio_mmio.device= words to cmdline.
+ */
 int devices_create(struct device_set *set, const struct launch_opts *opts,
 		   const struct guest_ram *ram, char *cmdline, size_t cmdline_size);
 void devices_reset(struct device_set *set);
