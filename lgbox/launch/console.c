@@ -170,6 +170,9 @@ static void input_ready(void *unused, int fd, short revents)
 
 	(void)unused;
 	(void)revents;
+	/* Another attacher may have filled the room since poll() began. */
+	if (!input_wanted(NULL))
+		return;
 	n = read(fd, buf, sizeof(buf));
 	if (n > 0) {
 		/* Not under con.lock: the device's lock nests outside ours. */
