@@ -1,9 +1,10 @@
 #!/bin/sh
 # lg-suite.sh: the lg.ko test suite in the appliance, as part of `make test`.
 #
-# Boots the host appliance from $O/images in QEMU TCG (board/qemu-x86_64/run,
-# the same path as `make run` and tests/lib/appliance.py) with the kernel
-# command-line word lgbox.test=/usr/lib/lgbox/tests/run: init runs the suite
+# Boots the host appliance from $O/images in QEMU TCG through the harness
+# tests/lib/appliance.py (the qemu-x86_64 board's run script, as `make run`
+# does) with the kernel command-line word
+# lgbox.test=/usr/lib/lgbox/tests/run: init runs the suite
 # (kernel/tests/run: every test-guest case in its own guest, the host's
 # kernel log, rmmod lg), prints "lgbox-test-end status=N" and powers off.
 # This script relays the suite's PASS/FAIL/XFAIL lines and fails if the
@@ -12,16 +13,16 @@
 # installed suite it prints one XFAIL line saying what is missing.
 #
 # Environment: O (output directory, default output), LG_SUITE_TIMEOUT
-# (seconds for the whole boot, default 600; the suite takes well under a
+# (seconds for the whole boot, default 300; the suite takes well under a
 # minute, so a timeout means the host hung).
 # shellcheck shell=dash
 
 O=${O:-output}
 IMAGES=$O/images
-TIMEOUT=${LG_SUITE_TIMEOUT:-600}
+TIMEOUT=${LG_SUITE_TIMEOUT:-300}
 RUNNER=/usr/lib/lgbox/tests/run
 LOG=$(mktemp /tmp/lg-suite.XXXXXX) || exit 1
-trap 'rm -f "$LOG" "$LOG.lines"' EXIT
+trap 'rm -f "$LOG" "$LOG.lines" "$LOG.status"' EXIT
 
 missing() {
 	echo "XFAIL: lg-suite: $1"
@@ -34,31 +35,49 @@ ls "$IMAGES"/host-initramfs.cpio* >/dev/null 2>&1 ||
 [ -f "$O/build/lg/lg.ko" ] || missing "lg.ko was not built ($O/build/lg/lg.ko is missing)"
 [ -f "$O/build/lg-tests/testguest.elf" ] ||
 	missing "the test guest was not built ($O/build/lg-tests/testguest.elf is missing)"
-command -v qemu-system-x86_64 >/dev/null || apt-get install -y qemu-system-x86 >/dev/null ||
-	{ echo "FAIL: lg-suite: qemu-system-x86_64 is missing and apt-get could not install it"; exit 1; }
+for need in qemu-system-x86_64:qemu-system-x86 python3:python3; do
+	command -v "${need%%:*}" >/dev/null || apt-get install -y "${need#*:}" >/dev/null ||
+		{ echo "FAIL: lg-suite: ${need%%:*} is missing and apt-get could not install it"; exit 1; }
+done
 
-# run_suite LABEL [QEMU-ARGS]: one appliance boot running the whole suite;
-# case names get "LABEL/" in front unless LABEL is empty.  Returns non-zero
-# if the suite failed or never finished.
+# boot_suite [QEMU-ARGS]: one appliance boot running the suite; the serial
+# console goes to $LOG, the runner's exit status to stdout (empty if the
+# appliance never got to the end marker: then the harness's error is logged).
+boot_suite() {
+	python3 - "$TIMEOUT" "$RUNNER" "$@" 2>&1 >"$LOG.status" <<'EOF' | tr -d '\r' >"$LOG"
+import sys
+sys.path.insert(0, "tests/lib")
+from appliance import Appliance, ApplianceError
+
+timeout, runner, qemu_args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+try:
+    with Appliance(board="qemu-x86_64", cmdline=["lgbox.test=" + runner],
+                   qemu_args=qemu_args, wait_banner=False) as box:
+        status, console = box.test_hook_result(timeout=timeout)
+        sys.stderr.write(console)
+        print(status)
+except ApplianceError as error:
+    sys.stderr.write(f"appliance.py: {error}\n")
+EOF
+	cat "$LOG.status"
+}
+
+# run_suite LABEL [QEMU-ARGS]: relay one boot's results; case names get
+# "LABEL/" in front unless LABEL is empty.  Returns non-zero if the suite
+# failed or never finished.
 run_suite() {
-	local label=$1 prefix='' end qemu_status
+	local label=$1 prefix='' end
 
 	shift
 	[ -n "$label" ] && prefix="$label/"
-	LGBOX_IMAGES=$IMAGES LGBOX_MEMORY=512 \
-	LGBOX_CMDLINE="console=ttyS0 panic=-1 lgbox.test=$RUNNER" \
-		timeout "$TIMEOUT" board/qemu-x86_64/run "$@" </dev/null >"$LOG" 2>&1
-	qemu_status=$?
-
-	# the runner's own lines, without the serial console's carriage returns
-	tr -d '\r' <"$LOG" | grep -E '^(PASS|FAIL|XFAIL): |^    \| ' |
+	end=$(boot_suite "$@")
+	grep -E '^(PASS|FAIL|XFAIL): |^    \| ' "$LOG" |
 		sed -E "s#^(PASS|FAIL|XFAIL): #\1: $prefix#" >"$LOG.lines"
 	cat "$LOG.lines"
-	end=$(tr -d '\r' <"$LOG" | sed -n 's/^lgbox-test-end status=//p' | tail -n 1)
 	if [ -z "$end" ]; then
-		echo "FAIL: ${prefix}lg-suite: the appliance never finished the suite" \
-			"(QEMU exit $qemu_status); last lines of the serial console:"
-		tr -d '\r' <"$LOG" | tail -n 30 | sed 's/^/    | /'
+		echo "FAIL: ${prefix}lg-suite: the appliance never finished the suite;" \
+			"last lines of the serial console:"
+		tail -n 30 "$LOG" | sed 's/^/    | /'
 		return 1
 	fi
 	if [ "$end" != 0 ] && ! grep -q '^FAIL: ' "$LOG.lines"; then
