@@ -2,10 +2,11 @@
 # lg.sh: what lg.ko's basic operations cost, beside the nearest native
 # operation measured in the same appliance boot (make bench runs it).
 #
-# Boots the host appliance from $O/images in QEMU TCG with the init hook
-# lgbox.test=/usr/lib/lgbox/tests/bench, which runs the test guest's bench
-# mode and kernel/tests/bench-native, and prints their TSC cycle counts
-# side by side with the ratio guest/native:
+# Boots the host appliance from $O/images in QEMU TCG (through
+# kernel/tests/appliance-hook.py and the harness tests/lib/appliance.py) with
+# the init hook lgbox.test=/usr/lib/lgbox/tests/bench, which runs the test
+# guest's bench mode and kernel/tests/bench-native, and prints their TSC
+# cycle counts side by side with the ratio guest/native:
 #
 #   null hypercall (LHCALL_NOP)              vs getpid()
 #   guest-user syscall reflected and back    vs getpid()
@@ -17,11 +18,11 @@
 # cycles) are the figures to compare.  Environment: O (default output),
 # LG_BENCH_TIMEOUT (seconds, default 1200).
 
-O=${O:-output}
+export O="${O:-output}"
 IMAGES=$O/images
 TIMEOUT=${LG_BENCH_TIMEOUT:-1200}
 LOG=$(mktemp /tmp/lg-bench.XXXXXX) || exit 1
-trap 'rm -f "$LOG" "$LOG.clean"' EXIT
+trap 'rm -f "$LOG"' EXIT
 
 die() {
 	echo "bench/lg.sh: $*" >&2
@@ -32,11 +33,7 @@ die() {
 [ -f "$O/build/lg-tests/bench" ] ||
 	die "the appliance has no lg benchmark ($O/build/lg-tests/bench): enable HOST_LG_TESTS"
 
-LGBOX_IMAGES=$IMAGES LGBOX_MEMORY=512 \
-LGBOX_CMDLINE="console=ttyS0 panic=-1 lgbox.test=/usr/lib/lgbox/tests/bench" \
-	timeout "$TIMEOUT" board/qemu-x86_64/run </dev/null >"$LOG" 2>&1
-tr -d '\r' <"$LOG" >"$LOG.clean" && mv "$LOG.clean" "$LOG"
-grep -q '^lgbox-test-end status=0' "$LOG" || {
+python3 kernel/tests/appliance-hook.py "$TIMEOUT" /usr/lib/lgbox/tests/bench >"$LOG" || {
 	tail -n 30 "$LOG" >&2
 	die "the benchmark did not complete in the appliance (serial console above)"
 }

@@ -2,8 +2,8 @@
 # lg-suite.sh: the lg.ko test suite in the appliance, as part of `make test`.
 #
 # Boots the host appliance from $O/images in QEMU TCG through the harness
-# tests/lib/appliance.py (the qemu-x86_64 board's run script, as `make run`
-# does) with the kernel command-line word
+# tests/lib/appliance.py (kernel/tests/appliance-hook.py: the qemu-x86_64
+# board's run script, as `make run` does) with the kernel command-line word
 # lgbox.test=/usr/lib/lgbox/tests/run: init runs the suite
 # (kernel/tests/run: every test-guest case in its own guest, the host's
 # kernel log, rmmod lg), prints "lgbox-test-end status=N" and powers off.
@@ -17,12 +17,12 @@
 # minute, so a timeout means the host hung).
 # shellcheck shell=dash
 
-O=${O:-output}
+export O="${O:-output}"
 IMAGES=$O/images
 TIMEOUT=${LG_SUITE_TIMEOUT:-300}
 RUNNER=/usr/lib/lgbox/tests/run
 LOG=$(mktemp /tmp/lg-suite.XXXXXX) || exit 1
-trap 'rm -f "$LOG" "$LOG.lines" "$LOG.status"' EXIT
+trap 'rm -f "$LOG" "$LOG.lines"' EXIT
 
 missing() {
 	echo "XFAIL: lg-suite: $1"
@@ -40,28 +40,6 @@ for need in qemu-system-x86_64:qemu-system-x86 python3:python3; do
 		{ echo "FAIL: lg-suite: ${need%%:*} is missing and apt-get could not install it"; exit 1; }
 done
 
-# boot_suite [QEMU-ARGS]: one appliance boot running the suite; the serial
-# console goes to $LOG, the runner's exit status to stdout (empty if the
-# appliance never got to the end marker: then the harness's error is logged).
-boot_suite() {
-	python3 - "$TIMEOUT" "$RUNNER" "$@" 2>&1 >"$LOG.status" <<'EOF' | tr -d '\r' >"$LOG"
-import sys
-sys.path.insert(0, "tests/lib")
-from appliance import Appliance, ApplianceError
-
-timeout, runner, qemu_args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-try:
-    with Appliance(board="qemu-x86_64", cmdline=["lgbox.test=" + runner],
-                   qemu_args=qemu_args, wait_banner=False) as box:
-        status, console = box.test_hook_result(timeout=timeout)
-        sys.stderr.write(console)
-        print(status)
-except ApplianceError as error:
-    sys.stderr.write(f"appliance.py: {error}\n")
-EOF
-	cat "$LOG.status"
-}
-
 # run_suite LABEL [QEMU-ARGS]: relay one boot's results; case names get
 # "LABEL/" in front unless LABEL is empty.  Returns non-zero if the suite
 # failed or never finished.
@@ -70,7 +48,8 @@ run_suite() {
 
 	shift
 	[ -n "$label" ] && prefix="$label/"
-	end=$(boot_suite "$@")
+	python3 kernel/tests/appliance-hook.py "$TIMEOUT" "$RUNNER" "$@" >"$LOG"
+	end=$(sed -n 's/^lgbox-test-end status=//p' "$LOG" | tail -n 1)
 	grep -E '^(PASS|FAIL|XFAIL): |^    \| ' "$LOG" |
 		sed -E "s#^(PASS|FAIL|XFAIL): #\1: $prefix#" >"$LOG.lines"
 	cat "$LOG.lines"
