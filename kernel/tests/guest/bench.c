@@ -35,7 +35,7 @@ static void bench_hypercall(void)
 static void bench_user_syscall(void)
 {
 	u64 t0 = rdtsc();
-	struct user_exit *e = run_user(user_syscall_loop, SYSCALL_ITERS, 0x2);
+	struct user_exit *e = run_user(user_syscall_loop, SYSCALL_ITERS, RFLAGS_FIXED);
 
 	if (e->regs.vector != LGUEST_TRAP_SYSCALL) {
 		kprintf("BENCH-ERROR: user-syscall: the loop ended by vector %lu\n",

@@ -99,7 +99,7 @@ TEST_CASE("boot-params", case_boot_params, 0);
 static void case_hcall_odd_arguments(void)
 {
 	static const u64 addresses[] = {
-		0x8000000000000000UL, 0x12345678UL, ~0UL,
+		0x8000000000000000UL, UNMAPPED_LOW, ~0UL,
 	};
 	static volatile u64 still_here = 0x57111;
 	unsigned int i;

@@ -11,8 +11,6 @@
  */
 #include "guest.h"
 
-#define FAR_BEYOND_RAM	0x4000000000UL
-#define UNMAPPED_LOW	0x12345678UL
 #define IOPL3		0x3000UL
 
 static void survived(const char *what, u64 result)
@@ -81,7 +79,7 @@ TEST_CASE("bad-shutdown-kind", case_bad_shutdown_kind, CASE_FATAL);
 static void case_bad_iret_cs(void)
 {
 	expect_crash("iret");
-	iret_to_next(0x08, 0x2);
+	iret_to_next(0x08, RFLAGS_FIXED);
 	survived("LHCALL_IRET to cs 0x08", 0);
 }
 TEST_CASE("bad-iret-cs", case_bad_iret_cs, CASE_FATAL);
@@ -104,7 +102,7 @@ TEST_CASE("no-handler", case_no_handler, CASE_FATAL);
 void faulting_pf_handler(void);
 asm(".pushsection .text\n"
     "faulting_pf_handler:\n"
-    "	mov 0x12345678, %rax\n"
+    "	mov 0x12345678, %rax\n"	/* UNMAPPED_LOW */
     "	jmp faulting_pf_handler\n"
     ".popsection");
 
@@ -127,8 +125,8 @@ TEST_CASE("fault-in-fault-handler", case_fault_in_fault_handler, CASE_FATAL);
 static void case_bad_kernel_stack(void)
 {
 	expect_crash("fault|stack");
-	hcall1(LHCALL_SET_KERNEL_STACK, 0xffff800000002000UL);
-	run_user(user_read, UNMAPPED_LOW, LGUEST_IF_FLAG | 0x2UL);
+	hcall1(LHCALL_SET_KERNEL_STACK, HOLE_START + 0x2000);
+	run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
 	survived("a user fault with the kernel stack in the switcher hole", 0);
 }
 TEST_CASE("bad-kernel-stack", case_bad_kernel_stack, CASE_FATAL);
@@ -150,7 +148,7 @@ static void case_iret_iopl(void)
 {
 	u64 rflags;
 
-	iret_to_next(LGUEST_KERNEL_CS, IOPL3 | 0x2);
+	iret_to_next(LGUEST_KERNEL_CS, IOPL3 | RFLAGS_FIXED);
 	asm volatile("pushf; pop %0" : "=r"(rflags));
 	CHECK(!(rflags & IOPL3), "LHCALL_IRET gave the guest IOPL %lu", (rflags & IOPL3) >> 12);
 	CHECK(probe_cli() == 1 && last_fault.vector == X86_TRAP_GP,
@@ -169,8 +167,7 @@ TEST_CASE("iret-iopl", case_iret_iopl, 0);
 static void case_switcher_invlpg(void)
 {
 	static const u64 addresses[] = {
-		0xffff800000000000UL, 0xffff800000001000UL, 0xffff800000200000UL,
-		0xffff87fffffff000UL,
+		HOLE_START, HOLE_START + 0x1000, HOLE_START + 0x200000, HOLE_END - 0x1000,
 	};
 	unsigned int i;
 	u64 value;

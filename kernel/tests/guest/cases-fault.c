@@ -6,9 +6,6 @@
  */
 #include "guest.h"
 
-#define UNMAPPED_LOW	0x12345678UL	/* nothing maps the low half here */
-#define HOLE_START	0xffff800000000000UL
-#define HOLE_END	0xffff880000000000UL	/* the switcher's hole, exclusive */
 
 /* Expect the last probe to have faulted with a page fault at addr. */
 static bool page_fault_at(int faulted, u64 addr, const char *what)
@@ -208,7 +205,7 @@ TEST_CASE("switcher-map", case_switcher_map, 0);
  */
 static void case_beyond_ram(void)
 {
-	static const u64 gpas[] = { 0x100000000UL, 0x4000000000UL };
+	static const u64 gpas[] = { 0x100000000UL, FAR_BEYOND_RAM };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(gpas); i++) {
@@ -243,7 +240,7 @@ static void case_table_beyond_ram(void)
 	int faulted;
 
 	CHECK(!*slot, "PML4 slot for %lx already in use", va);
-	*slot = 0x4000000000UL | PTE_P | PTE_W;
+	*slot = FAR_BEYOND_RAM | PTE_P | PTE_W;
 	faulted = probe_read(va, &value);
 	*slot = 0;
 	hcall0(LHCALL_FLUSH_TLB);

@@ -146,7 +146,7 @@ static void case_timer_in_user(void)
 
 	user_exit_on_upcall = true;
 	hcall1(LHCALL_SET_TIMER, 1 * MS);
-	e = run_user(user_spin, 0, LGUEST_IF_FLAG | 0x2);
+	e = run_user(user_spin, 0, USER_RFLAGS);
 	CHECK(e->regs.vector == LGUEST_UPCALL_VECTOR, "user run ended by vector %lu "
 	      "(rip %lx), expected the upcall", e->regs.vector, e->regs.rip);
 	CHECK(e->regs.cs == LGUEST_USER_CS && e->regs.ss == LGUEST_USER_DS,

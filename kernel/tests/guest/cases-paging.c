@@ -231,7 +231,7 @@ static void case_segment_bases(void)
 	CHECK(read_gs0() == gs_kernel_word, "%%gs:0 reads %lx in kernel mode, expected %lx",
 	      read_gs0(), gs_kernel_word);
 	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_FS, user_words);
-	e = run_user(user_read_segments, 0, 0x2);
+	e = run_user(user_read_segments, 0, RFLAGS_FIXED);
 	CHECK(e->regs.vector == LGUEST_TRAP_SYSCALL, "user run ended by vector %lu "
 	      "(cr2 %lx)", e->regs.vector, e->cr2);
 	CHECK(e->regs.rdi == 0xf5f5f5f5, "user %%fs:0 reads %lx", e->regs.rdi);

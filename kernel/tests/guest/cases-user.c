@@ -5,8 +5,6 @@
  */
 #include "guest.h"
 
-#define UNMAPPED_LOW	0x12345678UL
-#define USER_RFLAGS	(LGUEST_IF_FLAG | 0x2UL)
 #define ARITH_FLAGS	0x8d5UL		/* CF PF AF ZF SF OF */
 
 static volatile u64 kernel_secret = 0x5ec7e75ec7e75ec7;
@@ -170,7 +168,7 @@ static void case_user_reads_kernel(void)
 	const u64 targets[] = {
 		(u64)&kernel_secret,
 		DIRECT_MAP + image_to_phys((const void *)&kernel_secret),
-		0xffff800000000000UL,
+		HOLE_START,
 	};
 	unsigned int i;
 

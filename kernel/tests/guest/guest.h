@@ -26,6 +26,16 @@ typedef uint64_t u64;
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 #define noreturn	__attribute__((noreturn))
 
+/* Addresses the cases aim at. */
+#define UNMAPPED_LOW	0x12345678UL		/* nothing maps the low half here */
+#define HOLE_START	0xffff800000000000UL	/* the switcher's hole ... */
+#define HOLE_END	0xffff880000000000UL	/* ... up to here, exclusive */
+#define FAR_BEYOND_RAM	0x4000000000UL		/* 256 GiB: no RAM, no device */
+
+/* rflags for user mode: bit 1 is always set; with or without the IF. */
+#define RFLAGS_FIXED	0x2UL
+#define USER_RFLAGS	(LGUEST_IF_FLAG | RFLAGS_FIXED)
+
 /* Native exception vectors and page-fault error code bits. */
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
