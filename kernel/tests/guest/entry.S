@@ -18,8 +18,8 @@
 	.balign 4
 	.long 2f - 1f			/* namesz */
 	.long 4f - 3f			/* descsz */
-	.long GA_ELFNOTE_ENTRY
-1:	.asciz "lguest"
+	.long LGUEST_ELFNOTE_ENTRY
+1:	.asciz LGUEST_ELFNOTE_NAME
 2:	.balign 4
 3:	.quad _start
 4:	.balign 4
@@ -56,7 +56,7 @@ trap_entry_\vec:
 	.balign 16
 GLOBAL_FUNC trap_entry_upcall
 	pushq $0
-	pushq $0xf3
+	pushq $LGUEST_UPCALL_VECTOR
 	jmp trap_common
 
 /*
@@ -69,13 +69,13 @@ GLOBAL_FUNC trap_entry_upcall
 GLOBAL_FUNC syscall_entry
 	mov %rsp, user_rsp_at_syscall(%rip)
 	lea kernel_stack_top(%rip), %rsp
-	pushq $GA_USER_DS
+	pushq $LGUEST_USER_DS
 	pushq user_rsp_at_syscall(%rip)
 	pushq %r11
-	pushq $GA_USER_CS
+	pushq $LGUEST_USER_CS
 	pushq %rcx
 	pushq $0
-	pushq $GA_TRAP_SYSCALL
+	pushq $LGUEST_TRAP_SYSCALL
 	/* fall through */
 
 trap_common:
@@ -117,7 +117,7 @@ iret_to_frame:
 	pushq %rcx
 	pushq %r11
 	pushq %rax
-	mov $GA_LHCALL_IRET, %eax
+	mov $LHCALL_IRET, %eax
 	syscall
 	ud2				/* LHCALL_IRET does not return here */
 
@@ -127,10 +127,10 @@ iret_to_frame:
  * so user code starts from a known state.  Comes back only as an event.
  */
 GLOBAL_FUNC enter_user
-	pushq $GA_USER_DS
+	pushq $LGUEST_USER_DS
 	pushq %rsi
 	pushq %rcx
-	pushq $GA_USER_CS
+	pushq $LGUEST_USER_CS
 	pushq %rdi
 	mov %rdx, %rdi
 	xor %eax, %eax
@@ -157,7 +157,7 @@ GLOBAL_FUNC enter_user
 GLOBAL_FUNC iret_to_next
 	pop %rdx			/* return address */
 	mov %rsp, %rax
-	pushq $GA_KERNEL_DS
+	pushq $LGUEST_KERNEL_DS
 	pushq %rax
 	pushq %rsi
 	pushq %rdi
@@ -165,7 +165,7 @@ GLOBAL_FUNC iret_to_next
 	pushq %rcx
 	pushq %r11
 	pushq $0
-	mov $GA_LHCALL_IRET, %eax
+	mov $LHCALL_IRET, %eax
 	syscall
 	ud2
 
@@ -222,7 +222,7 @@ GLOBAL_FUNC hcall_regs_roundtrip
 	mov regs_before+0x60(%rip), %r13
 	mov regs_before+0x68(%rip), %r14
 	mov regs_before+0x70(%rip), %r15
-	mov $GA_LHCALL_NOP, %eax
+	mov $LHCALL_NOP, %eax
 	syscall
 	mov %rax, regs_after+0x00(%rip)
 	mov %rbx, regs_after+0x08(%rip)

@@ -1,13 +1,14 @@
 /*
- * guest-asm.h - constants the test guest's assembly and C share.
- *
- * <linux/lguest.h> declares C structs and enums, so assembly cannot include
- * it.  The few ABI numbers the .S files need are repeated here and checked
- * against the header at compile time (abi-check.c), so a change of the ABI
- * breaks the build instead of the tests.
+ * guest-asm.h - constants the test guest's assembly and C share: the ABI
+ * (<linux/lguest.h> hides its structures from the assembler, which the
+ * Makefile runs with __ASSEMBLY__ defined), the guest's virtual layout, its
+ * own user-mode system calls and register patterns, and the assembler's
+ * exception-table macro.
  */
 #ifndef GUEST_ASM_H
 #define GUEST_ASM_H
+
+#include <linux/lguest.h>
 
 /* Constants typed unsigned long in C, plain numbers for the assembler. */
 #ifdef __ASSEMBLER__
@@ -15,16 +16,6 @@
 #else
 #define UL(x)			x##UL
 #endif
-
-#define GA_LHCALL_NOP		0
-#define GA_LHCALL_IRET		9
-#define GA_ELFNOTE_ENTRY	1
-#define GA_KERNEL_CS		0x10
-#define GA_KERNEL_DS		0x18
-#define GA_USER_CS		0x33
-#define GA_USER_DS		0x2b
-#define GA_TRAP_SYSCALL		256
-#define GA_SHUTDOWN_CRASH	2
 
 /* Virtual layout of the test guest (see guest.lds and mm.c). */
 #define KERNEL_MAP		UL(0xffffffff80000000)

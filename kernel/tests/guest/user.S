@@ -77,16 +77,16 @@ GLOBAL_FUNC user_read_segments
 GLOBAL_FUNC user_hcall
 	lea user_escalated(%rip), %rcx
 	mov %rsp, %rdx
-	pushq $GA_KERNEL_DS
+	pushq $LGUEST_KERNEL_DS
 	pushq %rdx
 	pushq $0x2
-	pushq $GA_KERNEL_CS
+	pushq $LGUEST_KERNEL_CS
 	pushq %rcx
 	pushq $0
 	pushq $0
 	pushq $0
 	mov %rdi, %rax
-	mov $GA_SHUTDOWN_CRASH, %edi
+	mov $LGUEST_SHUTDOWN_CRASH, %edi
 	syscall
 	mov %rax, %rdi
 	USER_EXIT
