@@ -9,8 +9,9 @@
 # kernel log, rmmod lg), prints "lgbox-test-end status=N" and powers off.
 # This script relays the suite's PASS/FAIL/XFAIL lines and fails if the
 # appliance never reached the end marker.  It does so twice: with TCG's
-# "max" CPU and with the plain qemu64 model (cases prefixed "qemu64/").  Without images, lg.ko or the
-# installed suite it prints one XFAIL line saying what is missing.
+# "max" CPU and with the plain qemu64 model (cases prefixed "qemu64/").
+# Without images, lg.ko or the installed suite it prints one XFAIL line
+# saying what is missing.
 #
 # Environment: O (output directory, default output), LG_SUITE_TIMEOUT
 # (seconds for the whole boot, default 300; the suite takes well under a

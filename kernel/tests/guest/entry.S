@@ -42,7 +42,8 @@ GLOBAL_FUNC _start
 .macro TRAP_ENTRY vec
 	.balign 16
 trap_entry_\vec:
-	.if !((\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30))
+	.if !((\vec == 8) || (\vec >= 10 && \vec <= 14) || (\vec == 17) || \
+	      (\vec == 21) || (\vec == 29) || (\vec == 30))
 	pushq $0
 	.endif
 	pushq $\vec
