@@ -322,3 +322,33 @@ static void case_virtio_rng_irq(void)
 	mmio_write32(regs + VIRTIO_MMIO_STATUS, 0);
 }
 TEST_CASE("virtio-rng-irq", case_virtio_rng_irq, 0);
+
+/*
+ * Device registers take the plain MOV forms only: a locked
+ * read-modify-write cannot be handed to the launcher, and running code
+ * from the device window has no meaning.  Both must kill the guest with a
+ * reason, never reach device or host memory by another way.
+ */
+static void case_mmio_locked_insn(void)
+{
+	u64 regs, irq;
+
+	if (!scan_devices(&regs, &irq))
+		return;
+	expect_crash("instruction|device");
+	asm volatile("lock incl (%0)" :: "r"(regs + VIRTIO_MMIO_STATUS) : "memory");
+	case_fail("lock incl on a device register completed and the guest is still alive");
+}
+TEST_CASE("mmio-locked-insn", case_mmio_locked_insn, CASE_FATAL);
+
+static void case_mmio_exec(void)
+{
+	u64 regs, irq;
+
+	if (!scan_devices(&regs, &irq))
+		return;
+	expect_crash("instruction|device|fetch");
+	asm volatile("call *%0" :: "r"(regs) : "memory");
+	case_fail("a call into the device window returned and the guest is still alive");
+}
+TEST_CASE("mmio-exec", case_mmio_exec, CASE_FATAL);
