@@ -110,15 +110,19 @@ static void case_timer_masked_line(void)
 }
 TEST_CASE("timer-masked-line", case_timer_masked_line, 0);
 
-/* LHCALL_SET_TIMER(0) cancels; a new delta replaces the old one. */
+/*
+ * LHCALL_SET_TIMER(0) cancels.  The timer is armed 100 ms ahead so that
+ * the cancel surely comes first (a line raised before it would rightly
+ * stay pending); then a new 1 ms timer fires exactly once.
+ */
 static void case_timer_cancel(void)
 {
 	if (!can_time_waits())
 		return;
 	shared.irq_enabled = LGUEST_IF_FLAG;
-	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	hcall1(LHCALL_SET_TIMER, 100 * MS);
 	hcall1(LHCALL_SET_TIMER, 0);
-	spin_ms(20, NULL);
+	spin_ms(200, NULL);
 	CHECK(upcalls.count == 0 && !timer_line_raised(),
 	      "a cancelled timer fired (%u upcalls)", upcalls.count);
 	hcall1(LHCALL_SET_TIMER, 1 * MS);
