@@ -11,6 +11,12 @@
  * disconnected rather than waited for: a stalled terminal must never stall
  * the guest.  The log file is renamed to FILE.old when it reaches its cap,
  * so at most twice the cap is kept.
+ *
+ * On a terminal the stdio console switches it to raw input, since the
+ * guest's own tty echoes and edits lines, but keeps two things cooked:
+ * ISIG, so that Ctrl-C still stops launch (the guest never sees it), and
+ * output processing, so the early console's bare "\n" still starts a line.
+ * The mode is restored at exit.
  */
 #define _GNU_SOURCE	/* accept4 */
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include <unistd.h>
 
 #include "../lgbox.h"
+#include "../lib/tty.h"
 #include "launch.h"
 
 #define REPLAY_SIZE	16384
@@ -51,6 +58,27 @@ static struct {
 
 /* Apart from con: in .bss it costs no bytes in the binary. */
 static uint8_t replay[REPLAY_SIZE];
+
+static struct tty_saved stdin_tty;
+
+static void restore_stdin_tty(void)
+{
+	tty_restore(&stdin_tty);
+}
+
+static void stdin_to_raw_input(void)
+{
+	struct termios mode;
+
+	if (!isatty(STDIN_FILENO) || tty_enter_raw(STDIN_FILENO, &stdin_tty) < 0)
+		return;
+	atexit(restore_stdin_tty);
+	if (tcgetattr(STDIN_FILENO, &mode) == 0) {
+		mode.c_lflag |= ISIG;
+		mode.c_oflag |= OPOST;
+		tcsetattr(STDIN_FILENO, TCSANOW, &mode);
+	}
+}
 
 static void replay_append(const uint8_t *buf, size_t len)
 {
@@ -264,8 +292,10 @@ int console_setup(const struct launch_opts *opts, const char *socket_path)
 		switch (c->kind) {
 		case CONSOLE_STDIO:
 			con.to_stdout = true;
-			if (!con.from_stdin && ioloop_add(&in) == 0)
+			if (!con.from_stdin && ioloop_add(&in) == 0) {
 				con.from_stdin = true;
+				stdin_to_raw_input();
+			}
 			break;
 		case CONSOLE_SOCKET:
 			if (con.listen_fd < 0 && listen_on(socket_path) < 0)
@@ -286,6 +316,7 @@ int console_setup(const struct launch_opts *opts, const char *socket_path)
 
 void console_cleanup(void)
 {
+	restore_stdin_tty();
 	if (con.socket_path)
 		unlink(con.socket_path);
 }
