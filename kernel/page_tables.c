@@ -50,6 +50,15 @@ static unsigned int level_index(u64 va, int level)
 	return (va >> (PAGE_SHIFT + 9 * (level - 1))) & (PTRS_PER_PTE - 1);
 }
 
+/* Canonical and outside the hypervisor hole. */
+static bool lg_guest_may_map(u64 va)
+{
+	unsigned int pgd_index = level_index(va, 4);
+
+	return lg_canonical(va) &&
+	       (pgd_index < LG_HOLE_FIRST || pgd_index > LG_HOLE_LAST);
+}
+
 bool lg_gpa_is_ram(struct lguest *lg, u64 gpa, u64 len)
 {
 	return gpa < lg->mem_size && len <= lg->mem_size - gpa;
@@ -109,13 +118,11 @@ void lg_unpin_all(struct lguest *lg)
 int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 {
 	u64 table = lg->cr3 & LG_ADDR_MASK, entry_gpa[4], entry[4];
-	unsigned int pgd_index = level_index(va, 4);
 	bool user = true, writable = true, nx = false;
 	int level, last = 0;
 	u64 size;
 
-	if (!lg_canonical(va) || (pgd_index >= LG_HOLE_FIRST &&
-				  pgd_index <= LG_HOLE_LAST))
+	if (!lg_guest_may_map(va))
 		return LG_PF_FAULT | access;
 	for (level = 4; level >= 1; level--) {
 		entry_gpa[4 - level] = table + level_index(va, level) * 8;
@@ -244,6 +251,10 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 void lg_shadow_invlpg(struct lguest *lg, u64 va)
 {
 	u64 *leaf;
+
+	/* The hole holds the switcher's entries, not the guest's. */
+	if (!lg_guest_may_map(va))
+		return;
 
 	leaf = shadow_leaf(lg, lg->shadow.kernel_root, va, false);
 	if (leaf)
