@@ -150,7 +150,15 @@ GUEST_PATCHES := $(if $(wildcard guest/series),$(addprefix guest/,$(shell grep -
 LINUX_MAKE = env CCACHE_BASEDIR=$(BUILD) $(MAKE) -C $(LINUX_SRC) O=$(1) -j$(JOBS) CC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=0 KBUILD_BUILD_USER=lgbox KBUILD_BUILD_HOST=lgbox
 
-$(LINUX_EXTRACTED): inputs.lock $(wildcard guest/series) $(GUEST_PATCHES) | packages
+# what the extracted tree is made of: its inputs.lock line and the guest patches' checksums;
+# rewritten only when that changes, so a fresh checkout (new file times) does not re-extract
+$(LINUX_SRC).inputs: FORCE | packages
+	$(Q)mkdir -p $(dir $@)
+	$(Q){ grep '^src linux ' inputs.lock && \
+		$(if $(wildcard guest/series),sha256sum guest/series $(GUEST_PATCHES),true); } >$@.tmp
+	$(Q)$(move_if_changed)
+
+$(LINUX_EXTRACTED): $(LINUX_SRC).inputs
 	$(call step,EXTRACT,linux-source-6.1 -> $(LINUX_SRC))
 	$(Q)tarball=$$($(SUPPORT)/inputs.sh path linux $(DL)) && \
 		rm -rf $(LINUX_SRC) && mkdir -p $(LINUX_SRC) && \
@@ -228,7 +236,12 @@ linux-headers: $(KHDR_STAMP)
 BUSYBOX_SRC := $(BUILD)/busybox-1.35.0
 BUSYBOX_MAKE = $(MAKE) -C $(BUSYBOX_SRC) -j$(JOBS) CC="ccache musl-gcc"
 
-$(BUSYBOX_SRC)/.lgbox-extracted: inputs.lock | packages
+$(BUSYBOX_SRC).inputs: FORCE | packages
+	$(Q)mkdir -p $(dir $@)
+	$(Q)grep '^src busybox ' inputs.lock >$@.tmp
+	$(Q)$(move_if_changed)
+
+$(BUSYBOX_SRC)/.lgbox-extracted: $(BUSYBOX_SRC).inputs
 	$(call step,EXTRACT,busybox (Debian source package) -> $(BUSYBOX_SRC))
 	$(Q)dsc=$$($(SUPPORT)/inputs.sh path busybox $(DL)) && rm -rf $(BUSYBOX_SRC) && \
 		mkdir -p $(BUILD) && \
