@@ -103,14 +103,17 @@ menuconfig: $(APPLETS_KCONFIG)
 	$(Q)mkdir -p $(O)
 	$(Q)$(KCONFIG_ENV) kconfig-mconf Kconfig
 
+need_config = test -f $(CONFIG) || \
+	{ echo "lgbox build: no $(CONFIG) (run make <board>_defconfig)" >&2; exit 1; }
+
 olddefconfig: $(APPLETS_KCONFIG)
-	$(Q)test -f $(CONFIG) || { echo "lgbox build: no $(CONFIG) (run make <board>_defconfig)" >&2; exit 1; }
+	$(Q)$(need_config)
 	$(Q)$(KCONFIG_ENV) kconfig-conf --olddefconfig Kconfig >/dev/null
 
 # savedefconfig writes $(O)/defconfig, or DEFCONFIG=file (e.g. the board's own defconfig)
 DEFCONFIG ?= $(O)/defconfig
 savedefconfig: $(APPLETS_KCONFIG)
-	$(Q)test -f $(CONFIG) || { echo "lgbox build: no $(CONFIG) (run make <board>_defconfig)" >&2; exit 1; }
+	$(Q)$(need_config)
 	$(Q)$(KCONFIG_ENV) kconfig-conf --savedefconfig=$(DEFCONFIG) Kconfig >/dev/null
 	$(call step,SAVE,$(DEFCONFIG))
 
@@ -130,7 +133,7 @@ FIXED_GUESTS := $(call qstrip,$(CONFIG_ROOTFS_FIXED_GUESTS))
 GUEST_CONFIG_DIR := $(call qstrip,$(CONFIG_ROOTFS_GUEST_CONFIG_DIR))
 COMPRESSION := $(if $(CONFIG_INITRAMFS_XZ),xz,$(if $(CONFIG_INITRAMFS_ZSTD),zstd,$(if \
 	$(CONFIG_INITRAMFS_NONE),none,gzip)))
-COMPRESSION_EXT := $(patsubst %,.%,$(subst gzip,gz,$(subst none,,$(COMPRESSION))))
+COMPRESSION_EXT := $(patsubst %,.%,$(subst zstd,zst,$(subst gzip,gz,$(subst none,,$(COMPRESSION)))))
 FIT_HASH := $(if $(CONFIG_IMAGE_FIT_SHA1),sha1,$(if $(CONFIG_IMAGE_FIT_CRC32),crc32,sha256))
 
 # ---------------------------------------------------------------------------------------
