@@ -183,13 +183,18 @@ LINUX_SELECTED = $(call kopt,CONFIG_VIRTIO_CONSOLE,$(CONFIG_GUEST_VIRTIO_CONSOLE
 	$(call kopt,CONFIG_RD_ZSTD,$(CONFIG_INITRAMFS_ZSTD)) \
 	$(if $(CONFIG_GUEST_LGUEST),CONFIG_LGUEST_GUEST=y)
 
+# linux.fragment, all fragments in one, only tells by its content whether to reconfigure;
+# merge and check read the fragments themselves so errors name the file the user wrote
+LINUX_SELECTIONS := $(BUILD)/linux-selections.fragment
+LINUX_FRAGMENT_FILES = $(KERNEL_FRAGMENTS) $(LINUX_SELECTIONS)
+
 $(BUILD)/linux.fragment: FORCE | $(CONFIG)
 	$(Q)$(if $(and $(CONFIG_GUEST_LGUEST),$(if $(wildcard guest/series),,y)), \
 		echo "lgbox build: GUEST_LGUEST=y needs the guest/ patch series (guest/series" \
 		"does not exist yet): disable it in make menuconfig (Guest kernel menu)" >&2; exit 1)
 	$(Q)mkdir -p $(dir $@)
-	$(Q){ cat $(KERNEL_FRAGMENTS) && echo '# from $(CONFIG)' && \
-		printf '%s\n' $(LINUX_SELECTED); } >$@.tmp
+	$(Q){ echo '# from $(CONFIG)' && printf '%s\n' $(LINUX_SELECTED); } >$(LINUX_SELECTIONS)
+	$(Q)cat $(KERNEL_FRAGMENTS) $(LINUX_SELECTIONS) >$@.tmp
 	$(Q)$(move_if_changed)
 
 # kbuild's own tinyconfig/olddefconfig, our fragment merge in between, then a check that
@@ -199,10 +204,10 @@ $(LINUX_OBJ)/.config: $(BUILD)/linux.fragment $(LINUX_EXTRACTED)
 	$(Q)mkdir -p $(LINUX_OBJ)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux-config.log "linux tinyconfig" \
 		$(call LINUX_MAKE,$(LINUX_OBJ)) tinyconfig
-	$(Q)$(SUPPORT)/kconfig-fragment.sh merge $@ $<
+	$(Q)$(SUPPORT)/kconfig-fragment.sh merge $@ $(LINUX_FRAGMENT_FILES)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux-config.log "linux olddefconfig" \
 		$(call LINUX_MAKE,$(LINUX_OBJ)) olddefconfig
-	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $<
+	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $(LINUX_FRAGMENT_FILES)
 
 $(STAMPS)/linux: $(LINUX_OBJ)/.config
 	$(call step,LINUX,bzImage + modules (a clean build takes minutes; log: $(BUILD)/linux.log))
@@ -252,20 +257,25 @@ $(BUSYBOX_SRC)/.lgbox-extracted: $(BUSYBOX_SRC).inputs
 		dpkg-source --no-check -x $$dsc $(BUSYBOX_SRC)
 	$(Q)touch $@
 
+# as for Linux: busybox.fragment is the reconfigure trigger, the files are merged and checked
+BUSYBOX_ADDED := $(BUILD)/busybox-added.fragment
+BUSYBOX_FRAGMENT_FILES = $(BUSYBOX_FRAGMENTS) $(BUSYBOX_ADDED)
+
 $(BUILD)/busybox.fragment: FORCE | $(CONFIG)
 	$(Q)mkdir -p $(dir $@)
-	$(Q){ cat $(BUSYBOX_FRAGMENTS) && echo '# added by the lgbox build' && \
-		echo 'CONFIG_STATIC=y' && echo 'CONFIG_EXTRA_CFLAGS="-isystem $(KHDR)"'; } >$@.tmp
+	$(Q){ echo '# added by the lgbox build' && echo 'CONFIG_STATIC=y' && \
+		echo 'CONFIG_EXTRA_CFLAGS="-isystem $(KHDR)"'; } >$(BUSYBOX_ADDED)
+	$(Q)cat $(BUSYBOX_FRAGMENTS) $(BUSYBOX_ADDED) >$@.tmp
 	$(Q)$(move_if_changed)
 
 $(BUSYBOX_SRC)/.config: $(BUILD)/busybox.fragment $(BUSYBOX_SRC)/.lgbox-extracted
 	$(call step,KCONFIG,busybox: allnoconfig + $(BUSYBOX_FRAGMENTS))
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/busybox-config.log "busybox allnoconfig" \
 		$(BUSYBOX_MAKE) allnoconfig
-	$(Q)$(SUPPORT)/kconfig-fragment.sh merge $@ $<
+	$(Q)$(SUPPORT)/kconfig-fragment.sh merge $@ $(BUSYBOX_FRAGMENT_FILES)
 	$(Q)yes "" | $(SUPPORT)/logged.sh $(BUILD)/busybox-config.log "busybox oldconfig" \
 		$(BUSYBOX_MAKE) oldconfig
-	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $<
+	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $(BUSYBOX_FRAGMENT_FILES)
 
 $(STAMPS)/busybox: $(BUSYBOX_SRC)/.config $(KHDR_STAMP)
 	$(call step,BUSYBOX,static musl build (log: $(BUILD)/busybox.log))
