@@ -1,6 +1,6 @@
 # boot.cmd: U-Boot script (becomes images/boot.scr.uimg) that fetches the FIT image from the
 # TFTP server that served the script (QEMU's user network), checks every image hash in it
-# (iminfo) and boots the bzImage and initramfs in place with zboot. U-Boot's x86 bootm is
+# (iminfo) and starts the bzImage (in place) and the initramfs with zboot. U-Boot's x86 bootm is
 # not used: it does not accept a bzImage from a FIT (it wants the setup split out).
 # The initramfs is copied to a page-aligned address first: Linux frees the initramfs pages
 # after unpacking and warns (free_init_pages) about a start inside a page.
