@@ -12,7 +12,9 @@ System tests use it to run commands inside the appliance:
         status, out = box.test_hook_result(timeout=600)   # init runs the script, then reboots
 
 It starts the board's own run script (board/NAME/run, the one "make run" uses) with the
-settings of $O/.config, so tests boot exactly what a user boots. Only the standard library
+settings of $O/.config, so tests boot exactly what a user boots. qemu_args are appended to
+QEMU's command line, where a later option wins: qemu_args=["-cpu", "qemu64"] tests a plainer
+CPU than the default -cpu max. Only the standard library
 is used. Command line: python3 tests/lib/appliance.py [--cmdline WORD]... COMMAND
 prints the command's output and exits with its status.
 """
