@@ -371,6 +371,8 @@ static void fill_state_page(struct lguest *lg, void *state)
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
 
 	STATE(state, SW_HOST_CR3, u64) = __read_cr3();
+	STATE(state, SW_HOST_CR4, u64) = cr4_read_shadow();
+	STATE(state, SW_GUEST_CR4, u64) = cr4_read_shadow() & ~X86_CR4_SMAP;
 	native_store_gdt(state + SW_HOST_GDT);
 	*gdt_rw = *(struct desc_ptr *)(state + SW_HOST_GDT);
 	gdt_rw->address = (unsigned long)get_current_gdt_rw();

@@ -97,6 +97,18 @@ lg_switch_to_guest:
 	movq	%rax, %cr3
 
 	/*
+	 * SMAP off while the guest runs.  It guards only supervisor accesses,
+	 * and a guest at CPL 3 makes none on real CPUs; but QEMU's TCG pops
+	 * an IRETQ frame with supervisor accesses, so a guest's own IRETQ to
+	 * CPL 3 (Linux's sync_core) would fault forever on its user page.
+	 */
+	movq	SW(SW_GUEST_CR4)(%rip), %rax
+	cmpq	SW(SW_HOST_CR4)(%rip), %rax
+	je	1f
+	movq	%rax, %cr4
+1:
+
+	/*
 	 * Selectors before bases: loading a selector may reload the base.
 	 * The guest's selectors were all loaded by the guest itself against
 	 * this GDT, so they are valid here.
@@ -258,7 +270,11 @@ restore_host_segments:
 	movl	SW(SW_HOST_GS_BASE + 4)(%rip), %edx
 	wrmsr
 
-	movq	SW(SW_HOST_CR3)(%rip), %rax
+	movq	SW(SW_HOST_CR4)(%rip), %rax
+	cmpq	SW(SW_GUEST_CR4)(%rip), %rax
+	je	1f
+	movq	%rax, %cr4
+1:	movq	SW(SW_HOST_CR3)(%rip), %rax
 	movq	%rax, %cr3
 	/*
 	 * The host's GDT is mapped read-only, and LTR writes the busy bit:

@@ -61,6 +61,8 @@
 #define SW_HOST_IDT		0x1a0
 #define SW_GDT_DESC		0x1b0
 #define SW_IDT_DESC		0x1c0
+#define SW_HOST_CR4		0x1d0
+#define SW_GUEST_CR4		0x1d8
 
 /* The guest's registers, struct lg_regs, end exactly at the page's end. */
 #define LG_REGS_SIZE		(22 * 8)
