@@ -171,6 +171,7 @@ $(LINUX_EXTRACTED): $(LINUX_SRC).inputs
 		patch -d $(LINUX_SRC) -p1 --batch --forward --quiet <$$p || \
 		{ echo "lgbox build: $$p does not apply to linux-source-6.1 (listed in guest/series)" >&2; exit 1; }; \
 	done
+	$(Q)$(if $(GUEST_PATCHES),cp include/uapi/linux/lguest.h $(LINUX_SRC)/include/uapi/linux/lguest.h)
 	$(Q)touch $@
 
 kopt = $(1)=$(if $(filter y,$(2)),y,n)

@@ -320,6 +320,10 @@ static long run_guest(struct lguest *lg, struct lguest_run *run)
 		lg->regs.rflags = (lg->regs.rflags & LG_GUEST_RFLAGS) |
 				  X86_EFLAGS_IF | X86_EFLAGS_FIXED;
 		trap = lg_run_guest_once(lg, &cr2);
+		if (trap != LG_TRAP_HOST)
+			pr_debug("lg: trap %u at rip %#llx cr2 %#llx error %#llx %s\n",
+				 trap, lg->regs.rip, cr2, lg->regs.errcode,
+				 lg->user_mode ? "user" : "kernel");
 		if (handle_trap(lg, trap, cr2, run) == 1)
 			return 0;
 	}
