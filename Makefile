@@ -418,6 +418,15 @@ test: all
 	[ $$status = 0 ] || echo "lgbox build: make test: some tests failed (FAIL lines above)" >&2; \
 	exit $$status
 
+# Benchmarks print figures (ratios against native, measured in the same run); they
+# assert nothing.  Each bench/*.sh says what it measures.
+.PHONY: bench
+bench: all
+	$(Q)for b in bench/*.sh; do \
+		printf '  %-8s %s\n' BENCH "$$b"; \
+		O=$(O) $$b || echo "lgbox build: $$b failed" >&2; \
+	done
+
 .PHONY: clean distclean
 clean:
 	$(call step,CLEAN,$(BUILD) $(IMAGES) (keeps $(CONFIG)))
@@ -448,6 +457,7 @@ help:
 	@echo 'Using:'
 	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits)'
 	@echo '  test                build, run lgbox unit tests and tests/*.sh|*.py (tests/run)'
+	@echo '  bench               build, run the benchmarks in bench/ (figures, no assertions)'
 	@echo '  clean               remove build trees and images, keep .config'
 	@echo '  distclean           remove the whole output directory'
 	@echo '  help                this text'
