@@ -63,9 +63,10 @@ def check_guest(cases, box, name):
     flag = in_guest(box, name, "grep -o -w -m1 lguest /proc/cpuinfo")
     cases.check(f"{name}: /proc/cpuinfo shows lguest", flag is not None and "lguest" in flag,
                 f"cpuinfo flags: {flag!r}")
-    log = in_guest(box, name, "dmesg | grep -e 'Hypervisor detected' -e 'paravirtualized'")
+    log = in_guest(box, name, "dmesg | grep -e 'Hypervisor detected' -e 'guest of lg.ko'")
     cases.check(f"{name}: dmesg shows lguest", log is not None and
-                "Hypervisor detected: lguest" in log and "on lguest" in log, f"dmesg: {log!r}")
+                "Hypervisor detected: lguest" in log and "lguest: guest of lg.ko" in log,
+                f"dmesg: {log!r}")
     started = time.monotonic()
     clock = in_guest(box, name, "date +%s; sleep 2; date +%s")
     host = time.monotonic() - started
