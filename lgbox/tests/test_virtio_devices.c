@@ -19,25 +19,6 @@
 #include "test.h"
 #include "vq_driver.h"
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL	0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL	0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC_LOW	0x080
-#define REG_QUEUE_AVAIL_LOW	0x090
-#define REG_QUEUE_USED_LOW	0x0a0
-#define REG_CONFIG		0x100
 
 /* Each queue of a device gets its own ring area in guest memory. */
 #define QUEUE_AREA(q)		(0x40000 + (q) * 0x10000)
@@ -71,23 +52,23 @@ static void driver_init(struct virtio_dev *dev, unsigned int nr_queues, uint16_t
 
 	dev->raise_irq = count_irq;
 	irqs = 0;
-	wr(dev, REG_STATUS, 0);
-	wr(dev, REG_STATUS, 1 | 2);
+	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2);
 	for (q = 0; q < 2; q++) {
-		wr(dev, REG_DEVICE_FEATURES_SEL, q);
-		wr(dev, REG_DRIVER_FEATURES_SEL, q);
-		wr(dev, REG_DRIVER_FEATURES, rd(dev, REG_DEVICE_FEATURES));
+		wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, q);
+		wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, q);
+		wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, rd(dev, VIRTIO_MMIO_DEVICE_FEATURES));
 	}
-	wr(dev, REG_STATUS, 1 | 2 | 8);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 8);
 	for (q = 0; q < nr_queues; q++) {
-		wr(dev, REG_QUEUE_SEL, q);
-		wr(dev, REG_QUEUE_NUM, num);
-		wr(dev, REG_QUEUE_DESC_LOW, QUEUE_AREA(q));
-		wr(dev, REG_QUEUE_AVAIL_LOW, QUEUE_AREA(q) + 0x2000);
-		wr(dev, REG_QUEUE_USED_LOW, QUEUE_AREA(q) + 0x3000);
-		wr(dev, REG_QUEUE_READY, 1);
+		wr(dev, VIRTIO_MMIO_QUEUE_SEL, q);
+		wr(dev, VIRTIO_MMIO_QUEUE_NUM, num);
+		wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, QUEUE_AREA(q));
+		wr(dev, VIRTIO_MMIO_QUEUE_AVAIL_LOW, QUEUE_AREA(q) + 0x2000);
+		wr(dev, VIRTIO_MMIO_QUEUE_USED_LOW, QUEUE_AREA(q) + 0x3000);
+		wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
 	}
-	wr(dev, REG_STATUS, 1 | 2 | 8 | 4);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 8 | 4);
 }
 
 /* Driver-side view of queue q for posting (shares tg helpers' layout). */
@@ -130,33 +111,33 @@ static void handshake_and_feature_negotiation(void)
 
 	fresh_guest();
 	dev = virtio_rng_create(&g.mem);
-	CHECK_EQ(rd(dev, REG_MAGIC), 0x74726976);
-	CHECK_EQ(rd(dev, REG_VERSION), 2);
-	CHECK_EQ(rd(dev, REG_DEVICE_ID), VIRTIO_ID_RNG);
-	wr(dev, REG_DEVICE_FEATURES_SEL, 1);
-	CHECK(rd(dev, REG_DEVICE_FEATURES) & 1);	/* VERSION_1 */
-	CHECK_EQ(virtio_mmio_read(dev, REG_MAGIC, 2), 0);	/* not 32-bit: ignored */
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_VERSION), 2);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
+	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	CHECK(rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) & 1);	/* VERSION_1 */
+	CHECK_EQ(virtio_mmio_read(dev, VIRTIO_MMIO_MAGIC_VALUE, 2), 0);	/* not 32-bit: ignored */
 
 	/* A legacy driver (no VERSION_1) does not get FEATURES_OK. */
-	wr(dev, REG_STATUS, 1 | 2);
-	wr(dev, REG_DRIVER_FEATURES_SEL, 1);
-	wr(dev, REG_DRIVER_FEATURES, 0);
-	wr(dev, REG_STATUS, 1 | 2 | 8);
-	CHECK_EQ(rd(dev, REG_STATUS) & 8, 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 8);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_STATUS) & 8, 0);
 	/* Nor does one asking for bits never offered. */
-	wr(dev, REG_STATUS, 0);
-	wr(dev, REG_STATUS, 1 | 2);
-	wr(dev, REG_DRIVER_FEATURES_SEL, 1);
-	wr(dev, REG_DRIVER_FEATURES, 1 | 0x80);
-	wr(dev, REG_STATUS, 1 | 2 | 8);
-	CHECK_EQ(rd(dev, REG_STATUS) & 8, 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, 1 | 0x80);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 8);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_STATUS) & 8, 0);
 
 	driver_init(dev, 1, 8);
-	CHECK_EQ(rd(dev, REG_STATUS), 1 | 2 | 4 | 8);
-	wr(dev, REG_QUEUE_SEL, 0);
-	CHECK_EQ(rd(dev, REG_QUEUE_NUM_MAX), 64);
-	wr(dev, REG_QUEUE_SEL, 5);
-	CHECK_EQ(rd(dev, REG_QUEUE_NUM_MAX), 0);	/* no such queue */
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_STATUS), 1 | 2 | 4 | 8);
+	wr(dev, VIRTIO_MMIO_QUEUE_SEL, 0);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(dev, VIRTIO_MMIO_QUEUE_SEL, 5);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);	/* no such queue */
 	virtio_dev_free(dev);
 }
 
@@ -170,14 +151,14 @@ static void rng_fills_buffers(void)
 	dev = virtio_rng_create(&g.mem);
 	driver_init(dev, 1, 8);
 	post(queue(0, 8), &buf, 1);
-	wr(dev, REG_QUEUE_NOTIFY, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 1);
 	CHECK_EQ(used_len(0, 0), 64);
 	CHECK(memcmp(g.ram + 0x90000, zero, 64) != 0);
 	CHECK(irqs > 0);
-	CHECK_EQ(rd(dev, REG_INTERRUPT_STATUS) & 1, 1);
-	wr(dev, REG_INTERRUPT_ACK, 1);
-	CHECK_EQ(rd(dev, REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS) & 1, 1);
+	wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, 1);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	virtio_dev_free(dev);
 }
 
@@ -190,16 +171,16 @@ static void broken_ring_needs_reset(void)
 	dev = virtio_rng_create(&g.mem);
 	driver_init(dev, 1, 8);
 	post(queue(0, 8), &buf, 1);
-	wr(dev, REG_QUEUE_NOTIFY, 0);
-	CHECK(rd(dev, REG_STATUS) & 0x40);
-	CHECK(rd(dev, REG_INTERRUPT_STATUS) & 2);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(rd(dev, VIRTIO_MMIO_STATUS) & 0x40);
+	CHECK(rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS) & 2);
 	CHECK(irqs > 0);
 	CHECK_EQ(used_idx(0), 0);
 	/* The driver cannot clear NEEDS_RESET except by resetting. */
-	wr(dev, REG_STATUS, 1 | 2 | 4 | 8);
-	CHECK(rd(dev, REG_STATUS) & 0x40);
-	wr(dev, REG_STATUS, 0);
-	CHECK_EQ(rd(dev, REG_STATUS), 0);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 4 | 8);
+	CHECK(rd(dev, VIRTIO_MMIO_STATUS) & 0x40);
+	wr(dev, VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(rd(dev, VIRTIO_MMIO_STATUS), 0);
 	virtio_dev_free(dev);
 }
 
@@ -210,15 +191,15 @@ static void ring_outside_memory_at_queue_ready(void)
 	fresh_guest();
 	dev = virtio_rng_create(&g.mem);
 	dev->raise_irq = count_irq;
-	wr(dev, REG_STATUS, 1 | 2);
-	wr(dev, REG_DRIVER_FEATURES_SEL, 1);
-	wr(dev, REG_DRIVER_FEATURES, 1);
-	wr(dev, REG_STATUS, 1 | 2 | 8);
-	wr(dev, REG_QUEUE_SEL, 0);
-	wr(dev, REG_QUEUE_NUM, 8);
-	wr(dev, REG_QUEUE_DESC_LOW, TG_MEM_SIZE);
-	wr(dev, REG_QUEUE_READY, 1);
-	CHECK(rd(dev, REG_STATUS) & 0x40);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	wr(dev, VIRTIO_MMIO_STATUS, 1 | 2 | 8);
+	wr(dev, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, TG_MEM_SIZE);
+	wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	CHECK(rd(dev, VIRTIO_MMIO_STATUS) & 0x40);
 	virtio_dev_free(dev);
 }
 
@@ -244,7 +225,7 @@ static void console_transmits_and_receives(void)
 	memcpy(g.ram + 0x90000, "hello ", 6);
 	memcpy(g.ram + 0x90100, "world", 5);
 	post(queue(1, 8), tx, 2);
-	wr(dev, REG_QUEUE_NOTIFY, 1);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	CHECK_EQ(console_out_len, 11);
 	CHECK(memcmp(console_out, "hello world", 11) == 0);
 
@@ -252,13 +233,13 @@ static void console_transmits_and_receives(void)
 	CHECK_EQ(virtio_console_input(dev, "abcdef", 6), 6);
 	CHECK(virtio_console_has_room(dev));
 	post(queue(0, 8), &rx, 1);
-	wr(dev, REG_QUEUE_NOTIFY, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_idx(0), 1);
 	CHECK_EQ(used_len(0, 0), 4);
 	CHECK(memcmp(g.ram + 0xa0000, "abcd", 4) == 0);
 	rx.gpa = 0xa1000;
 	post(queue(0, 8), &rx, 1);
-	wr(dev, REG_QUEUE_NOTIFY, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	CHECK_EQ(used_len(0, 1), 2);
 	CHECK(memcmp(g.ram + 0xa1000, "ef", 2) == 0);
 	virtio_dev_free(dev);
@@ -324,7 +305,7 @@ static uint8_t blk_request(struct virtio_dev *dev, uint32_t type, uint64_t secto
 		bufs[1] = bufs[2];
 		post(queue(0, 8), bufs, 2);
 	}
-	wr(dev, REG_QUEUE_NOTIFY, 0);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	return g.ram[0x9f000];
 }
 
@@ -348,7 +329,7 @@ static void blk_reads_writes_flushes(void)
 	make_image(64 * 1024);
 	dev = open_blk(&disk, false, NULL);
 	driver_init(dev, 1, 8);
-	CHECK_EQ(virtio_mmio_read(dev, REG_CONFIG, 8), 128);	/* capacity in sectors */
+	CHECK_EQ(virtio_mmio_read(dev, VIRTIO_MMIO_CONFIG, 8), 128);	/* capacity in sectors */
 
 	CHECK_EQ(blk_request(dev, VIRTIO_BLK_T_IN, 3, 1024, true), VIRTIO_BLK_S_OK);
 	CHECK_EQ(used_len(0, 0), 1025);
@@ -384,7 +365,7 @@ static void blk_refuses_bad_requests(void)
 	CHECK_EQ(blk_request(dev, VIRTIO_BLK_T_IN, 0, 100, true), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(blk_request(dev, VIRTIO_BLK_T_OUT, 128, 512, false), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(blk_request(dev, 99, 0, 0, false), VIRTIO_BLK_S_UNSUPP);
-	CHECK(!(rd(dev, REG_STATUS) & 0x40));	/* bad requests do not break the device */
+	CHECK(!(rd(dev, VIRTIO_MMIO_STATUS) & 0x40));	/* bad requests do not break the device */
 	blk_disk_close(&disk);
 	unlink(image_path);
 	virtio_dev_free(dev);
@@ -398,8 +379,8 @@ static void blk_read_only_refuses_writes(void)
 	make_image(8192);
 	dev = open_blk(&disk, true, NULL);
 	driver_init(dev, 1, 8);
-	wr(dev, REG_DEVICE_FEATURES_SEL, 0);
-	CHECK(rd(dev, REG_DEVICE_FEATURES) & (1 << 5));	/* VIRTIO_BLK_F_RO */
+	wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	CHECK(rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) & (1 << 5));	/* VIRTIO_BLK_F_RO */
 	CHECK_EQ(blk_request(dev, VIRTIO_BLK_T_OUT, 0, 512, false), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(blk_request(dev, VIRTIO_BLK_T_IN, 0, 512, true), VIRTIO_BLK_S_OK);
 	blk_disk_close(&disk);
@@ -485,12 +466,12 @@ static void net_transmits_and_receives(void)
 	fresh_guest();
 	dev = virtio_net_create(&g.mem, sv[0], mac, NULL);
 	driver_init(dev, 2, 8);
-	CHECK_EQ(virtio_mmio_read(dev, REG_CONFIG + 5, 1), 1);
+	CHECK_EQ(virtio_mmio_read(dev, VIRTIO_MMIO_CONFIG + 5, 1), 1);
 
 	memset(g.ram + 0x90000, 0xff, 12);	/* a header asking for offloads */
 	memset(g.ram + 0x90100, 0xab, 60);
 	post(queue(1, 8), tx, 2);
-	wr(dev, REG_QUEUE_NOTIFY, 1);
+	wr(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
 	n = recv(sv[1], pkt, sizeof(pkt), 0);
 	CHECK_EQ(n, 72);
 	CHECK(pkt[0] == 0 && pkt[11] == 0 && pkt[12] == 0xab && pkt[71] == 0xab);

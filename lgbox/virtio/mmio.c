@@ -13,31 +13,6 @@
 #include "../lgbox.h"
 #include "mmio.h"
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_VENDOR_ID		0x00c
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL	0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL	0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC_LOW	0x080
-#define REG_QUEUE_DESC_HIGH	0x084
-#define REG_QUEUE_AVAIL_LOW	0x090
-#define REG_QUEUE_AVAIL_HIGH	0x094
-#define REG_QUEUE_USED_LOW	0x0a0
-#define REG_QUEUE_USED_HIGH	0x0a4
-#define REG_CONFIG_GENERATION	0x0fc
-#define REG_CONFIG		0x100
-
 #define MMIO_MAGIC		0x74726976	/* "virt" */
 #define MMIO_VERSION		2
 #define LGBOX_VENDOR_ID		0x786f626c	/* "lbox" */
@@ -201,27 +176,27 @@ static uint32_t read_reg(struct virtio_dev *dev, uint64_t offset)
 	unsigned int q = dev->queue_sel;
 
 	switch (offset) {
-	case REG_MAGIC:
+	case VIRTIO_MMIO_MAGIC_VALUE:
 		return MMIO_MAGIC;
-	case REG_VERSION:
+	case VIRTIO_MMIO_VERSION:
 		return MMIO_VERSION;
-	case REG_DEVICE_ID:
+	case VIRTIO_MMIO_DEVICE_ID:
 		return dev->ops->device_id;
-	case REG_VENDOR_ID:
+	case VIRTIO_MMIO_VENDOR_ID:
 		return LGBOX_VENDOR_ID;
-	case REG_DEVICE_FEATURES:
+	case VIRTIO_MMIO_DEVICE_FEATURES:
 		if (dev->device_features_sel > 1)
 			return 0;
 		return offered_features(dev) >> (32 * dev->device_features_sel);
-	case REG_QUEUE_NUM_MAX:
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return q < dev->ops->nr_queues ? dev->ops->queue_max : 0;
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_READY:
 		return q < dev->ops->nr_queues && dev->qcfg[q].ready;
-	case REG_INTERRUPT_STATUS:
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return dev->interrupt_status;
-	case REG_STATUS:
+	case VIRTIO_MMIO_STATUS:
 		return dev->status;
-	case REG_CONFIG_GENERATION:
+	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return dev->config_generation;
 	default:
 		return 0;
@@ -236,27 +211,27 @@ static void write_queue_reg(struct virtio_dev *dev, uint64_t offset, uint32_t va
 	if (q >= dev->ops->nr_queues)
 		return;
 	qc = &dev->qcfg[q];
-	if (offset == REG_QUEUE_READY) {
+	if (offset == VIRTIO_MMIO_QUEUE_READY) {
 		set_queue_ready(dev, qc, q, value);
 		return;
 	}
 	if (qc->ready)		/* the layout of a live queue is fixed */
 		return;
 	switch (offset) {
-	case REG_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_NUM:
 		qc->num = value <= dev->ops->queue_max ? value : 0;
 		break;
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-		set_half(&qc->desc, offset == REG_QUEUE_DESC_HIGH, value);
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		set_half(&qc->desc, offset == VIRTIO_MMIO_QUEUE_DESC_HIGH, value);
 		break;
-	case REG_QUEUE_AVAIL_LOW:
-	case REG_QUEUE_AVAIL_HIGH:
-		set_half(&qc->avail, offset == REG_QUEUE_AVAIL_HIGH, value);
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		set_half(&qc->avail, offset == VIRTIO_MMIO_QUEUE_AVAIL_HIGH, value);
 		break;
-	case REG_QUEUE_USED_LOW:
-	case REG_QUEUE_USED_HIGH:
-		set_half(&qc->used, offset == REG_QUEUE_USED_HIGH, value);
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		set_half(&qc->used, offset == VIRTIO_MMIO_QUEUE_USED_HIGH, value);
 		break;
 	}
 }
@@ -264,28 +239,28 @@ static void write_queue_reg(struct virtio_dev *dev, uint64_t offset, uint32_t va
 static void write_reg(struct virtio_dev *dev, uint64_t offset, uint32_t value)
 {
 	switch (offset) {
-	case REG_DEVICE_FEATURES_SEL:
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
 		dev->device_features_sel = value;
 		break;
-	case REG_DRIVER_FEATURES:
+	case VIRTIO_MMIO_DRIVER_FEATURES:
 		if (dev->driver_features_sel <= 1 &&
 		    !(dev->status & VIRTIO_STATUS_FEATURES_OK)) {
 			set_half(&dev->driver_features, dev->driver_features_sel, value);
 		}
 		break;
-	case REG_DRIVER_FEATURES_SEL:
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
 		dev->driver_features_sel = value;
 		break;
-	case REG_QUEUE_SEL:
+	case VIRTIO_MMIO_QUEUE_SEL:
 		dev->queue_sel = value;
 		break;
-	case REG_QUEUE_NOTIFY:
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		notify_queue(dev, value);
 		break;
-	case REG_INTERRUPT_ACK:
+	case VIRTIO_MMIO_INTERRUPT_ACK:
 		dev->interrupt_status &= ~value;
 		break;
-	case REG_STATUS:
+	case VIRTIO_MMIO_STATUS:
 		write_status(dev, value);
 		break;
 	default:
@@ -299,8 +274,8 @@ uint64_t virtio_mmio_read(struct virtio_dev *dev, uint64_t offset, unsigned int 
 	uint64_t value = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	if (offset >= REG_CONFIG) {
-		uint64_t off = offset - REG_CONFIG;
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
 		if (off < dev->config_len && size <= dev->config_len - off)
 			memcpy(&value, dev->config + off, size);
@@ -314,8 +289,8 @@ uint64_t virtio_mmio_read(struct virtio_dev *dev, uint64_t offset, unsigned int 
 void virtio_mmio_write(struct virtio_dev *dev, uint64_t offset, unsigned int size, uint64_t value)
 {
 	pthread_mutex_lock(&dev->lock);
-	if (offset >= REG_CONFIG) {
-		uint64_t off = offset - REG_CONFIG;
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
 
 		if (dev->ops->config_written && off < dev->config_len &&
 		    size <= dev->config_len - off) {

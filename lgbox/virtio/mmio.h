@@ -11,6 +11,7 @@
 #ifndef LGBOX_VIRTIO_MMIO_H
 #define LGBOX_VIRTIO_MMIO_H
 
+#include <linux/virtio_mmio.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,9 +33,6 @@
 #define VIRTIO_F_INDIRECT_DESC	28
 #define VIRTIO_F_EVENT_IDX	29
 #define VIRTIO_F_VERSION_1	32
-
-#define VIRTIO_MMIO_INT_VRING	1
-#define VIRTIO_MMIO_INT_CONFIG	2
 
 struct virtio_dev;
 
