@@ -36,10 +36,8 @@ ls "$IMAGES"/host-initramfs.cpio* >/dev/null 2>&1 ||
 [ -f "$O/build/lg/lg.ko" ] || missing "lg.ko was not built ($O/build/lg/lg.ko is missing)"
 [ -f "$O/build/lg-tests/testguest.elf" ] ||
 	missing "the test guest was not built ($O/build/lg-tests/testguest.elf is missing)"
-for need in qemu-system-x86_64:qemu-system-x86 python3:python3; do
-	command -v "${need%%:*}" >/dev/null || apt-get install -y "${need#*:}" >/dev/null ||
-		{ echo "FAIL: lg-suite: ${need%%:*} is missing and apt-get could not install it"; exit 1; }
-done
+. "$(dirname "$0")/lib/setup.sh"
+need_tools qemu-system-x86_64:qemu-system-x86 python3:python3
 
 # run_suite LABEL [QEMU-ARGS]: relay one boot's results; case names get
 # "LABEL/" in front unless LABEL is empty.  Returns non-zero if the suite

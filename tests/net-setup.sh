@@ -29,21 +29,10 @@ if [ "$(id -u)" != 0 ]; then
 	echo "FAIL: setup: net-setup.sh needs root (network namespaces)"
 	exit 1
 fi
-for tool in ip:iproute2 jq:jq ping:iputils-ping; do
-	command -v ${tool%%:*} >/dev/null || apt-get install -y -q ${tool#*:} >/dev/null ||
-		{ echo "FAIL: setup: cannot install ${tool#*:}"; exit 1; }
-done
-
+. tests/lib/setup.sh
+need_tools ip:iproute2 jq:jq ping:iputils-ping
 work=$(mktemp -d /tmp/lgbox-net-test.XXXXXX)
-LGBOX=${LGBOX:-$O/build/lgbox/lgbox}
-if [ ! -x "$LGBOX" ]; then
-	# Not built by the top-level make: build just this applet, host compiler.
-	LGBOX=$work/lgbox-build/lgbox
-	echo CONFIG_LGBOX_NET_SETUP=y >"$work/lgbox.config"
-	make -s -C lgbox O="$work/lgbox-build" CONFIG="$work/lgbox.config" >/dev/null 2>&1 ||
-		{ echo "FAIL: setup: cannot build lgbox (make -C lgbox)"; rm -rf "$work"; exit 1; }
-fi
-LGBOX=$(realpath "$LGBOX")
+find_lgbox "$work" NET_SETUP
 state=$work/net-setup.state
 host=lgbox-test-host-$$
 guest_a=lgbox-test-a-$$

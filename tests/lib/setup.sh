@@ -1,0 +1,26 @@
+# setup.sh: setup shared by the shell system tests (sourced, not run).
+#
+#   need_tools CMD:PACKAGE...   install the Debian package of each missing command, or
+#                               print "FAIL: setup: ..." and exit 1
+#   find_lgbox WORK SYMBOL      set LGBOX to the lgbox the top-level make built, or build one
+#                               with just CONFIG_LGBOX_SYMBOL into WORK (host compiler)
+
+need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "${tool%%:*}" >/dev/null || apt-get install -y -q "${tool#*:}" >/dev/null ||
+			{ echo "FAIL: setup: ${tool%%:*} is missing and apt-get could not install ${tool#*:}"; exit 1; }
+	done
+}
+
+find_lgbox() {
+	local work=$1 symbol=$2
+	LGBOX=${LGBOX:-$O/build/lgbox/lgbox}
+	if [ ! -x "$LGBOX" ]; then
+		LGBOX=$work/lgbox-build/lgbox
+		echo "CONFIG_LGBOX_$symbol=y" >"$work/lgbox.config"
+		make -s -C lgbox O="$work/lgbox-build" CONFIG="$work/lgbox.config" >/dev/null 2>&1 ||
+			{ echo "FAIL: setup: cannot build lgbox (make -C lgbox)"; rm -rf "$work"; exit 1; }
+	fi
+	LGBOX=$(realpath "$LGBOX")
+}
