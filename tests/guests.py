@@ -42,11 +42,18 @@ def start_guest(box, name):
 
 def in_guest(box, name, command, timeout=60):
     """Run a shell command on NAME's console; its output, or None if the markers never
-    came back.  The markers are split by '' so that the echoed command line never matches."""
-    status, out = box.run(f"echo \"echo @@''S; {command}; echo @@''E\" | "
+    came back.  Each call has its own marker number, so the replay of earlier output never
+    answers for it, and the markers are split by '' so that the echoed command line never
+    matches."""
+    in_guest.calls += 1
+    tag = f"@@{in_guest.calls}"
+    status, out = box.run(f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
                           f"lgbox console-attach -q --drain 3 {name}", timeout)
-    found = re.findall(r"@@S\r?\n(.*?)@@E", out, re.S)
+    found = re.findall(tag + r"S\r?\n(.*?)" + tag + "E", out, re.S)
     return found[-1].replace("\r", "") if status == 0 and found else None
+
+
+in_guest.calls = 0
 
 
 def wait_ready(box, name, timeout=240):
