@@ -326,35 +326,44 @@ $(LG_TESTS_STAMP): $(STAMPS)/linux $(KHDR_STAMP) FORCE
 lgbox: $(LGBOX_BIN)
 lg: $(LG_KO)
 
+# bench/guest-native.py's workload, the same binary in both root filesystems
+WORKLOAD_BIN := $(BUILD)/bench/lgbox-workload
+$(WORKLOAD_BIN): bench/workload.c | packages
+	$(call step,CC,$@)
+	$(Q)mkdir -p $(dir $@) && musl-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o $@ $<
+
 # ---------------------------------------------------------------------------------------
 # Root filesystems and images
 
 HOST_INITRAMFS := $(IMAGES)/host-initramfs.cpio$(COMPRESSION_EXT)
 GUEST_INITRAMFS := $(IMAGES)/guest-initramfs.cpio.gz
 FIXED_GUEST_CONFS := $(foreach g,$(FIXED_GUESTS),$(GUEST_CONFIG_DIR)/$(g).conf)
+# the bridge and disk images the fixed guests use, when the config directory has them
+FIXED_GUEST_FILES := $(FIXED_GUEST_CONFS) $(if $(FIXED_GUESTS),$(wildcard $(GUEST_CONFIG_DIR)/network $(GUEST_CONFIG_DIR)/disks))
 overlay_files = $(shell find $(1) -type f 2>/dev/null)
 ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) \
 	LGBOX_BIN=$(LGBOX_BIN) LG_KO=$(LG_KO) LG_TESTS_DIR=$(LG_TESTS_DIR) \
+	WORKLOAD_BIN=$(WORKLOAD_BIN) \
 	GUEST_KERNEL=$(IMAGES)/bzImage GUEST_INITRAMFS=$(GUEST_INITRAMFS) \
-	FIXED_GUEST_CONFS='$(FIXED_GUEST_CONFS)'
+	FIXED_GUEST_FILES='$(FIXED_GUEST_FILES)'
 
 # a file whose content (not time) says which settings shaped a staged tree
 $(BUILD)/%.settings: FORCE
 	$(Q)mkdir -p $(dir $@)
 	$(Q)echo '$(SETTINGS_$*)' >$@.tmp
 	$(Q)$(move_if_changed)
-SETTINGS_rootfs-host = $(HOST_OVERLAYS) | $(FIXED_GUEST_CONFS) | $(COMPRESSION)
+SETTINGS_rootfs-host = $(HOST_OVERLAYS) | $(FIXED_GUEST_FILES) | $(COMPRESSION)
 SETTINGS_rootfs-guest = $(GUEST_OVERLAYS)
 
-$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(BUILD)/rootfs-guest.settings \
+$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(WORKLOAD_BIN) $(BUILD)/rootfs-guest.settings \
 		$(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
 	$(call step,ROOTFS,guest: busybox + $(GUEST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh guest $(BUILD)/rootfs-guest $(GUEST_OVERLAYS)
 	$(Q)touch $@
 
-$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
+$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
 		$(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
-		$(FIXED_GUEST_CONFS) $(call overlay_files,$(HOST_OVERLAYS)) | $(CONFIG)
+		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS)) | $(CONFIG)
 	$(call step,ROOTFS,host: busybox + lgbox + lg.ko + guest images + $(HOST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh host $(BUILD)/rootfs-host $(HOST_OVERLAYS)
 	$(Q)touch $@
@@ -419,10 +428,10 @@ test: all
 	exit $$status
 
 # Benchmarks print figures (ratios against native, measured in the same run); they
-# assert nothing.  Each bench/*.sh says what it measures.
+# assert nothing.  Each bench/*.sh and bench/*.py says what it measures.
 .PHONY: bench
 bench: all
-	$(Q)for b in bench/*.sh; do \
+	$(Q)for b in bench/*.sh bench/*.py; do \
 		printf '  %-8s %s\n' BENCH "$$b"; \
 		O=$(O) $$b || echo "lgbox build: $$b failed" >&2; \
 	done

@@ -3,9 +3,10 @@
 #
 #   stage-rootfs.sh host|guest DIR OVERLAY...
 #
-# Both trees get BusyBox (one link per applet) and the overlays, copied in order. The host
-# tree also gets lgbox (one link per applet), lg.ko, the hypervisor test suite, the fixed
-# guests' configs and the guest kernel + initramfs. Inputs come from the environment (set
+# Both trees get BusyBox (one link per applet), the overlays, copied in order, and the
+# guest/native benchmark's workload. The host tree also gets lgbox (one link per applet),
+# lg.ko, the hypervisor test suite, the fixed guests' configs and the guest kernel +
+# initramfs. Inputs come from the environment (set
 # by the Makefile); components not built yet are left out (make already said so).
 set -euo pipefail
 
@@ -42,6 +43,9 @@ done
 # .keep only makes git keep an empty directory
 find "$root" -name .keep -delete
 
+# bench/guest-native.py runs the same workload binary on the host and in a guest
+install -D -m 0755 "$WORKLOAD_BIN" "$root/usr/bin/lgbox-workload"
+
 [ "$kind" = host ] || exit 0
 
 if [ -x "$LGBOX_BIN" ]; then
@@ -59,8 +63,12 @@ fi
 install -D -m 0644 "$GUEST_KERNEL" "$root/boot/bzImage"
 install -D -m 0644 "$GUEST_INITRAMFS" "$root/usr/share/lgbox/guest-initramfs.cpio.gz"
 mkdir -p "$root/etc/lgbox/guests"
-for conf in $FIXED_GUEST_CONFS; do
-	[ -f "$conf" ] ||
-		die "fixed guest config $conf does not exist (see ROOTFS_FIXED_GUESTS in .config)"
-	install -m 0644 "$conf" "$root/etc/lgbox/guests/"
+# NAME.conf files go to /etc/lgbox/guests, the shared network and disks files to /etc/lgbox
+for file in $FIXED_GUEST_FILES; do
+	[ -f "$file" ] ||
+		die "fixed guest file $file does not exist (see ROOTFS_FIXED_GUESTS in .config)"
+	case $file in
+	*.conf) install -m 0644 "$file" "$root/etc/lgbox/guests/" ;;
+	*) install -m 0644 "$file" "$root/etc/lgbox/" ;;
+	esac
 done

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """guests.py: Linux guests on lg.ko, inside the QEMU-booted appliance.
 
-Two guests (the appliance's own kernel and guest initramfs) are started with lgbox launch
-from fixed-guest config files and reached through their console sockets with
-lgbox console-attach.  Cases: both boot to their shell; each knows it runs under lguest
-(/proc/cpuinfo flag, dmesg); the guest clock keeps time (sleep 2 takes about 2 s of host
-time); the rng device yields bytes; a panic ends only that guest, with the reason in its
-launcher's output, while the other keeps running; poweroff ends the other with status 0;
-the host log stays clean and lg.ko unloads once both are gone.
+The appliance boots with its board's fixed guests (board/qemu-x86_64/guests: web and db,
+the appliance's own kernel with the guest initramfs, each with a disk image and a tap on
+bridge br0), which its init starts with lgbox launch --daemon.  Commands reach the guests'
+shells through lgbox console-attach.  Cases, for each guest: it boots to its shell; it knows
+it runs under lguest (/proc/cpuinfo flag, dmesg); its clock keeps time (sleep 2 takes about
+2 s of host time); the rng device yields bytes; its disk reads back what the host wrote; it
+pings the other guest and the host over the bridge, and the host pings it.  Then a panic
+ends db only, with the reason in its launcher's log, while web keeps running; web writes and
+syncs data to its disk and powers off, its launcher logs exit status 0 and the data is in
+the host's image file; the guests' memory comes back to the host; the host log stays clean
+and lg.ko unloads.
 """
 
 import os
@@ -16,64 +20,42 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from appliance import Appliance, ApplianceError  # noqa: E402
+from appliance import Appliance, ApplianceError, read_config  # noqa: E402
 from cases import Cases  # noqa: E402
+from guestconsole import in_guest, wait_ready  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", "output"))
-GUESTS = ("web", "db")
-CONFIG = """name = {name}
-memory = 64M
-kernel = /boot/bzImage
-initrd = /usr/share/lgbox/guest-initramfs.cpio.gz
-cmdline = console=hvc0
-console = socket
-rng = yes
-"""
+# name -> address, as in board/qemu-x86_64/guests/NAME.conf and network
+GUESTS = {"web": "10.0.2.11", "db": "10.0.2.12"}
+HOST_ADDRESS = "10.0.2.1"
+# the host writes block 1 (of 1 MiB) of each image, the guest writes block 4
+HOST_BLOCK, GUEST_BLOCK = 1, 4
 
 
-def start_guest(box, name):
-    """Write NAME's config and run its launcher in the background; its exit status and
-    messages land in /tmp/NAME.rc and /tmp/NAME.out."""
-    config = CONFIG.format(name=name).replace("\n", "\\n")
-    box.run(f"printf '{config}' >/tmp/{name}.conf")
-    box.run(f"(lgbox launch --config /tmp/{name}.conf >/tmp/{name}.out 2>&1; "
-            f"echo $? >/tmp/{name}.rc) </dev/null >/dev/null 2>&1 & true")
+def image(name):
+    return f"/var/lib/lgbox/{name}.img"
 
 
-def in_guest(box, name, command, timeout=60):
-    """Run a shell command on NAME's console; its output, or None if the markers never
-    came back.  Each call has its own marker number, so the replay of earlier output never
-    answers for it, and the markers are split by '' so that the echoed command line never
-    matches."""
-    in_guest.calls += 1
-    tag = f"@@{in_guest.calls}"
-    status, out = box.run(f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
-                          f"lgbox console-attach -q --drain 3 {name}", timeout)
-    found = re.findall(tag + r"S\r?\n(.*?)" + tag + "E", out, re.S)
-    return found[-1].replace("\r", "") if status == 0 and found else None
+def log(box, name):
+    return box.run(f"cat /var/log/lgbox/{name}.log")[1]
 
 
-in_guest.calls = 0
+def sha256(text):
+    match = re.search(r"\b([0-9a-f]{64})\b", text or "")
+    return match.group(1) if match else None
 
 
-def wait_ready(box, name, timeout=240):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, out = box.run(f"echo | lgbox console-attach -q --drain 2 {name} 2>&1")
-        if "lgbox guest ready" in out:
-            return True
-        time.sleep(5)
-    return False
-
-
-def check_guest(cases, box, name):
+def check_identity(cases, box, name):
     flag = in_guest(box, name, "grep -o -w -m1 lguest /proc/cpuinfo")
     cases.check(f"{name}: /proc/cpuinfo shows lguest", flag is not None and "lguest" in flag,
                 f"cpuinfo flags: {flag!r}")
-    log = in_guest(box, name, "dmesg | grep -e 'Hypervisor detected' -e 'guest of lg.ko'")
-    cases.check(f"{name}: dmesg shows lguest", log is not None and
-                "Hypervisor detected: lguest" in log and "lguest: guest of lg.ko" in log,
-                f"dmesg: {log!r}")
+    said = in_guest(box, name, "dmesg | grep -e 'Hypervisor detected' -e 'guest of lg.ko'")
+    cases.check(f"{name}: dmesg shows lguest", said is not None and
+                "Hypervisor detected: lguest" in said and "lguest: guest of lg.ko" in said,
+                f"dmesg: {said!r}")
+
+
+def check_clock_and_rng(cases, box, name):
     started = time.monotonic()
     clock = in_guest(box, name, "date +%s; sleep 2; date +%s")
     host = time.monotonic() - started
@@ -86,52 +68,133 @@ def check_guest(cases, box, name):
                 f"bytes read from /dev/hwrng: {rng!r}")
 
 
+def check_disk_read(cases, box, name):
+    """The host writes a random MiB into the image of the running guest; the guest drops
+    its cached blocks and must read exactly that."""
+    _, out = box.run(f"dd if=/dev/urandom of=/tmp/{name}.host bs=1M count=1 2>/dev/null && "
+                     f"dd if=/tmp/{name}.host of={image(name)} bs=1M seek={HOST_BLOCK} "
+                     f"conv=notrunc 2>/dev/null && sha256sum /tmp/{name}.host")
+    wrote = sha256(out)
+    read = in_guest(box, name, f"blockdev --flushbufs /dev/vda && dd if=/dev/vda bs=1M "
+                    f"skip={HOST_BLOCK} count=1 2>/dev/null | sha256sum")
+    cases.check(f"{name}: disk reads back what the host wrote", wrote and sha256(read) == wrote,
+                f"host wrote sha256 {wrote}, guest read {read!r}")
+
+
+def check_pings(cases, box, name):
+    for peer, address in [*((p, a) for p, a in GUESTS.items() if p != name),
+                          ("the host", HOST_ADDRESS)]:
+        out = in_guest(box, name, f"ping -c 3 -W 10 {address}", timeout=90)
+        cases.check(f"{name}: pings {peer} over the bridge",
+                    out is not None and " 0% packet loss" in out, f"ping said {out!r}")
+    status, out = box.run(f"ping -c 3 -W 10 {GUESTS[name]}", timeout=90)
+    cases.check(f"host pings {name} over the bridge", status == 0 and " 0% packet loss" in out,
+                f"ping said {out!r}")
+
+
+def guest_write(box, name):
+    """The guest writes a random MiB to its disk and syncs; the data's sha256 or None."""
+    out = in_guest(box, name, f"dd if=/dev/urandom of=/tmp/block bs=1M count=1 2>/dev/null; "
+                   f"dd if=/tmp/block of=/dev/vda bs=1M seek={GUEST_BLOCK} conv=fsync "
+                   f"2>/dev/null && sync && sha256sum /tmp/block", timeout=120, drain=10)
+    return sha256(out)
+
+
+def launchers_rss_kib(box):
+    """KiB resident in the guests' launchers (guest RAM included)."""
+    _, out = box.run("for p in /run/lguest/*/pid; do grep VmRSS /proc/$(cat $p)/status; done")
+    return sum(int(kib) for kib in re.findall(r"VmRSS:\s+(\d+)", out))
+
+
+def mem_available_kib(box):
+    _, out = box.run("grep MemAvailable /proc/meminfo")
+    return int(re.search(r"(\d+)", out).group(1))
+
+
+def wait_ended(box, name, timeout=60):
+    """The last line of NAME's launcher log once it says how the guest ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ended = [line for line in log(box, name).splitlines() if " ended: " in line]
+        if ended:
+            return ended[-1]
+        time.sleep(2)
+    return None
+
+
+def run(cases, box):
+    _, listed = box.run("lgbox list")
+    cases.check("init started the fixed guests web and db",
+                all(re.search(rf"^{name}\s", listed, re.M) for name in GUESTS),
+                f"lgbox list: {listed!r}")
+    ready = {name: wait_ready(box, name) for name in GUESTS}
+    for name in GUESTS:
+        cases.check(f"{name}: boots to its shell", ready[name],
+                    f"no 'lgbox guest ready' on its console; launcher log: {log(box, name)!r}")
+    if not all(ready.values()):
+        return
+    for name in GUESTS:
+        check_identity(cases, box, name)
+        check_clock_and_rng(cases, box, name)
+        check_disk_read(cases, box, name)
+    for name in GUESTS:
+        check_pings(cases, box, name)
+
+    guests_kib = launchers_rss_kib(box)
+    available = mem_available_kib(box)
+
+    in_guest(box, "db", "echo c >/proc/sysrq-trigger", timeout=90)
+    ended = wait_ended(box, "db")
+    said = log(box, "db")
+    cases.check("db: a panic ends the guest, the reason is in its launcher's log",
+                ended is not None and "crashed (exit status 3)" in ended and
+                re.search(r"guest db crashed: .*sysrq", said) is not None,
+                f"/var/log/lgbox/db.log: {said!r}")
+    alive = in_guest(box, "web", "echo still here")
+    cases.check("web: keeps running after db panicked",
+                alive is not None and "still here" in alive, f"web answered {alive!r}")
+
+    wrote = guest_write(box, "web")
+    in_guest(box, "web", "poweroff -f", timeout=90)
+    ended = wait_ended(box, "web")
+    cases.check("web: poweroff ends the guest, its launcher exits 0",
+                ended is not None and "powered off (exit status 0)" in ended,
+                f"/var/log/lgbox/web.log: {log(box, 'web')!r}")
+    _, out = box.run(f"dd if={image('web')} bs=1M skip={GUEST_BLOCK} count=1 2>/dev/null | "
+                     f"sha256sum")
+    cases.check("web: data written and synced in the guest is in the host's image",
+                wrote is not None and sha256(out) == wrote,
+                f"guest wrote sha256 {wrote}, host file has {sha256(out)}")
+
+    _, listed = box.run("lgbox list | tail -n +2")   # no lines below the header
+    freed = mem_available_kib(box) - available
+    cases.check("the guests' memory comes back to the host",
+                listed.strip() == "" and guests_kib > 0 and freed >= guests_kib * 0.8,
+                f"launchers held {guests_kib} KiB, MemAvailable rose by {freed} KiB after "
+                f"they ended; lgbox list: {listed!r}")
+    _, dmesg = box.run("dmesg | grep -e WARNING -e BUG -e Oops -e 'general protection' || true")
+    cases.check("host log has no WARN/BUG/oops", dmesg.strip() == "", dmesg)
+    status, out = box.run("rmmod lg")
+    cases.check("lg.ko unloads once the guests are gone", status == 0, out)
+
+
 def main():
     cases = Cases()
     if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
         cases.xfail("guests", f"no appliance images in {OUT}/images (run make first)")
         cases.finish()
-    log = os.path.join(OUT, "tests", "guests.console.log")
+    fixed = read_config(os.path.join(OUT, ".config")).get("CONFIG_ROOTFS_FIXED_GUESTS", "")
+    if set(fixed.split()) != set(GUESTS):
+        cases.xfail("guests", f"this build's fixed guests are {fixed!r}, not web and db "
+                    "(build with make qemu-x86_64_defconfig)")
+        cases.finish()
+    console_log = os.path.join(OUT, "tests", "guests.console.log")
     try:
-        with Appliance(out=OUT, log_path=log, qemu_args=("-m", "1024")) as box:
-            for name in GUESTS:
-                start_guest(box, name)
-            ready = {name: wait_ready(box, name) for name in GUESTS}
-            for name in GUESTS:
-                cases.check(f"{name}: boots to its shell", ready[name],
-                            f"no 'lgbox guest ready' on its console; launcher said: "
-                            f"{box.run(f'cat /tmp/{name}.out')[1]!r}")
-            for name in GUESTS:
-                if ready[name]:
-                    check_guest(cases, box, name)
-
-            in_guest(box, "db", "echo c >/proc/sysrq-trigger", timeout=90)
-            time.sleep(5)
-            status, rc = box.run("cat /tmp/db.rc")
-            _, said = box.run("cat /tmp/db.out")
-            cases.check("db: a panic ends the guest with the reason",
-                        rc.strip() == "3" and "crashed" in said and "sysrq" in said,
-                        f"launcher status {rc.strip()!r}, said {said!r}")
-            alive = in_guest(box, "web", "echo still here")
-            cases.check("web: keeps running after db panicked",
-                        alive is not None and "still here" in alive, f"web answered {alive!r}")
-
-            in_guest(box, "web", "poweroff -f", timeout=90)
-            time.sleep(5)
-            _, rc = box.run("cat /tmp/web.rc")
-            cases.check("web: poweroff ends the guest, launcher exits 0", rc.strip() == "0",
-                        f"launcher status {rc.strip()!r}")
-
-            _, dmesg = box.run("dmesg | grep -e WARNING -e BUG -e Oops -e 'general protection'"
-                               " || true")
-            cases.check("host log has no WARN/BUG/oops", dmesg.strip() == "", dmesg)
-            status, out = box.run("rmmod lg")
-            cases.check("lg.ko unloads once the guests are gone", status == 0, out)
+        with Appliance(out=OUT, log_path=console_log, qemu_args=("-m", "1024"),
+                       fixed_guests=True) as box:
+            run(cases, box)
     except ApplianceError as err:
         cases.check("guests", False, str(err))
-    cases.xfail("guests: virtio block", "not yet tested with Linux guests (this session)")
-    cases.xfail("guests: ping over the bridge", "not yet tested with Linux guests (this session)")
-    cases.xfail("guests: guest/native benchmark", "not yet written")
     cases.finish()
 
 

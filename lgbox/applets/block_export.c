@@ -15,6 +15,7 @@
 //kconfig:	  lgbox launch), with read-only mode, discard and write-zeroes.
 #define _GNU_SOURCE
 #include "../lgbox.h"
+#include "../lib/daemon.h"
 #include "../blockexport/server.h"
 
 #include <errno.h>
@@ -154,72 +155,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void redirect_stderr(const char *log)
-{
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		lgbox_die_errno("cannot open log file %s", log);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-static void write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
-		lgbox_die_errno("cannot write pid file %s", path);
-}
-
-/*
- * Forks and detaches.  The parent exits 0 only when the child reports
- * readiness through the returned pipe (see report_ready): whoever started the
- * daemon can then use the sockets and the pid file at once, and a start-up
- * failure still reaches its stderr.
- */
-static int daemonize(void)
-{
-	int ready[2], devnull;
-	char byte;
-	pid_t pid;
-
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		lgbox_die_errno("cannot create a pipe");
-	pid = fork();
-	if (pid < 0)
-		lgbox_die_errno("cannot fork");
-	if (pid > 0) {
-		close(ready[1]);
-		_exit(read(ready[0], &byte, 1) == 1 ? 0 : 1);
-	}
-	close(ready[0]);
-	setsid();
-	if (chdir("/") < 0)
-		lgbox_die_errno("cannot chdir to /");
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		close(devnull);
-	}
-	return ready[1];
-}
-
-static void report_ready(int ready_fd, bool keep_stderr)
-{
-	int devnull;
-
-	if (write(ready_fd, "", 1) != 1)
-		lgbox_warn_errno("cannot report readiness to the parent");
-	close(ready_fd);
-	devnull = keep_stderr ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, STDERR_FILENO);
-		close(devnull);
-	}
-}
-
 static int open_listeners(struct server *s, const struct options *o)
 {
 	for (int i = 0; i < o->n_listen; i++) {
@@ -253,8 +188,8 @@ static int block_export_main(int argc, char **argv)
 	err = parse_options(argc, argv, &o);
 	if (err)
 		return err;
-	if (o.log)
-		redirect_stderr(o.log);
+	if (o.log && log_to_file(o.log) < 0)
+		return 1;
 	err = blk_disk_open(&exp.disk, o.image, o.read_only, NULL, &failed_file);
 	if (err)
 		lgbox_die("cannot open image %s: %s", failed_file, strerror(-err));
@@ -264,13 +199,19 @@ static int block_export_main(int argc, char **argv)
 	if (open_listeners(&server, &o))
 		return 1;
 	server_block_signals();
-	if (o.daemon)
-		ready_fd = daemonize();
-	if (o.pidfile)
-		write_pidfile(o.pidfile);
+	if (o.daemon) {
+		ready_fd = daemon_start();
+		if (ready_fd < 0)
+			return 1;
+		/* the image and sockets are open; nothing else is relative */
+		if (chdir("/") < 0)
+			lgbox_die_errno("cannot chdir to /");
+	}
+	if (o.pidfile && write_pid_file(o.pidfile, getpid()) < 0)
+		return 1;
 	announce(&server, &o);
 	if (ready_fd >= 0)
-		report_ready(ready_fd, o.log != NULL);
+		daemon_ready(ready_fd, o.log);
 	err = server_run(&server);
 	if (o.pidfile)
 		unlink(o.pidfile);

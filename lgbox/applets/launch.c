@@ -23,6 +23,7 @@
 #include <linux/lguest.h>
 
 #include "../lgbox.h"
+#include "../lib/daemon.h"
 #include "../lib/guest_image.h"
 #include "../launch/launch.h"
 #include "../launch/rundir.h"
@@ -48,6 +49,8 @@ LGBOX_APPLET("launch", launch_main,
 	"  --rng                  virtio-rng from the host's getrandom()\n"
 	"  --daemon               run in the background once the guest runs\n"
 	"  --pidfile FILE         write launch's pid to FILE\n"
+	"  --log FILE             append launch's messages (and how the guest ended)\n"
+	"                         to FILE; with --daemon, once the guest runs\n"
 	"  --run-dir DIR          run directories under DIR (default /run/lguest)\n"
 	"  --no-reboot            exit when the guest reboots instead of restarting it\n"
 	"  --stop-grace SECONDS   after SIGTERM, wait this long for a poweroff (10)\n"
@@ -124,6 +127,18 @@ static int dry_run(const struct launch_opts *opts)
 	return LAUNCH_EXIT_POWEROFF;
 }
 
+/* How the guest ended, in the words of the exit status table. */
+static const char *fate_name(int fate)
+{
+	switch (fate) {
+	case LAUNCH_EXIT_POWEROFF: return "powered off";
+	case LAUNCH_EXIT_CRASH: return "crashed";
+	case LAUNCH_EXIT_REBOOT: return "rebooted";
+	case LAUNCH_EXIT_STOPPED: return "stopped by a signal";
+	default: return "launch failed";
+	}
+}
+
 static int launch_main(int argc, char **argv)
 {
 	struct launch_opts opts;
@@ -143,8 +158,9 @@ static int launch_main(int argc, char **argv)
 	}
 	if (opts.dry_run)
 		return dry_run(&opts);
-	if (opts.daemon && launch_daemonize() < 0)
-		lgbox_die_errno("cannot start the daemon");
+	if (opts.daemon ? launch_daemonize(opts.log) < 0 :
+	    opts.log && log_to_file(opts.log) < 0)
+		return LAUNCH_EXIT_FAILURE;
 	if (opts.pidfile && write_pid_file(opts.pidfile, getpid()) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	if (rundir_create(opts.run_dir, opts.name, opts.memory, dir, sizeof(dir)) < 0)
@@ -166,6 +182,8 @@ static int launch_main(int argc, char **argv)
 		reboot = true;
 	}
 out:
+	if (opts.log)
+		lgbox_warn("guest %s ended: %s (exit status %d)", opts.name, fate_name(fate), fate);
 	console_cleanup();
 	rundir_remove(dir);
 	if (opts.pidfile)

@@ -61,6 +61,7 @@ struct launch_opts {
 	bool rng;
 	bool daemon, no_reboot, dry_run;
 	char *pidfile, *run_dir;
+	char *log;		/* launch's own messages, appended */
 	unsigned int stop_grace;	/* seconds after SIGTERM */
 };
 

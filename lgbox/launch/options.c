@@ -86,6 +86,7 @@ STRING_SETTER(kernel)
 STRING_SETTER(initrd)
 STRING_SETTER(cmdline)
 STRING_SETTER(pidfile)
+STRING_SETTER(log)
 STRING_SETTER(run_dir)
 
 static const char *set_name(struct launch_opts *o, const char *v)
@@ -287,6 +288,7 @@ static const struct launch_option options[] = {
 	{ "rng", false, set_rng, 0 },
 	{ "daemon", false, set_daemon, 0 },
 	{ "pidfile", true, set_pidfile, 0 },
+	{ "log", true, set_log, 0 },
 	{ "run-dir", true, set_run_dir, 0 },
 	{ "no-reboot", false, set_no_reboot, 0 },
 	{ "stop-grace", true, set_stop_grace, 0 },

@@ -19,20 +19,12 @@
 #include <unistd.h>
 
 #include "../lgbox.h"
+#include "../lib/daemon.h"
 #include "rundir.h"
 
+/* --daemon: the fd that releases the waiting parent, and where messages go next. */
 static int daemon_ready_fd = -1;
-
-/* Once a daemon's guest runs, nobody reads its stderr any more. */
-static void detach_stderr(void)
-{
-	int null = open("/dev/null", O_WRONLY);
-
-	if (null >= 0) {
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-}
+static const char *daemon_log;
 
 static int write_file_atomically(const char *dir, const char *name, const char *text)
 {
@@ -140,25 +132,9 @@ void rundir_set_state(const char *dir, const char *state)
 	if (dir && write_file_atomically(dir, "state", text) < 0)
 		lgbox_warn_errno("cannot write %s/state", dir);
 	if (!strcmp(state, "running") && daemon_ready_fd >= 0) {
-		if (write(daemon_ready_fd, "", 1) < 0)
-			lgbox_warn_errno("cannot tell the parent that the guest runs");
-		close(daemon_ready_fd);
+		daemon_ready(daemon_ready_fd, daemon_log);
 		daemon_ready_fd = -1;
-		detach_stderr();
 	}
-}
-
-int write_pid_file(const char *path, long pid)
-{
-	char text[32];
-	FILE *f = fopen(path, "w");
-
-	snprintf(text, sizeof(text), "%ld\n", pid);
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-		lgbox_warn_errno("cannot write pid file %s", path);
-		return -1;
-	}
-	return 0;
 }
 
 void rundir_remove(const char *dir)
@@ -174,34 +150,9 @@ void rundir_remove(const char *dir)
 	rmdir(dir);
 }
 
-/*
- * Forks: the parent waits until the child's guest runs (exit 0) or the
- * child fails first (exit 1, the child's messages went to stderr).
- */
-int launch_daemonize(void)
+int launch_daemonize(const char *log)
 {
-	int fds[2], null;
-	char c;
-	pid_t pid;
-
-	if (pipe(fds) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		close(fds[1]);
-		exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
-	}
-	close(fds[0]);
-	daemon_ready_fd = fds[1];
-	setsid();
-	null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
-	return 0;
+	daemon_ready_fd = daemon_start();
+	daemon_log = log;
+	return daemon_ready_fd < 0 ? -1 : 0;
 }

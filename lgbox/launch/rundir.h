@@ -17,7 +17,6 @@ int rundir_create(const char *run_dir, const char *name, uint64_t memory,
 /* Writes state (starting|running|stopping); "running" also releases --daemon's parent. */
 void rundir_set_state(const char *dir, const char *state);
 void rundir_remove(const char *dir);
-int write_pid_file(const char *path, long pid);
 
 /* Readers for list and stop. */
 long rundir_read_pid(const char *dir);
@@ -26,8 +25,8 @@ int rundir_read_word(const char *dir, const char *name, char *buf, size_t size);
 
 /*
  * --daemon: fork; the parent exits when the guest runs (0) or setup fails
- * (1).  Once the guest runs, the daemon's stderr goes to /dev/null.
+ * (1).  Once the guest runs, the daemon's messages go to LOG (NULL: nowhere).
  */
-int launch_daemonize(void);
+int launch_daemonize(const char *log);
 
 #endif /* LGBOX_LAUNCH_RUNDIR_H */

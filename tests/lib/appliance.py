@@ -14,7 +14,8 @@ System tests use it to run commands inside the appliance:
 It starts the board's own run script (board/NAME/run, the one "make run" uses) with the
 settings of $O/.config, so tests boot exactly what a user boots. qemu_args are appended to
 QEMU's command line, where a later option wins: qemu_args=["-cpu", "qemu64"] tests a plainer
-CPU than the default -cpu max. Only the standard library
+CPU than the default -cpu max. The board's fixed guests stay off (lgbox.guests=none) unless
+fixed_guests=True. Only the standard library
 is used. Command line: python3 tests/lib/appliance.py [--cmdline WORD]... COMMAND
 prints the command's output and exits with its status.
 """
@@ -54,7 +55,7 @@ class Appliance:
     """One QEMU run of the appliance with its serial console on a pipe."""
 
     def __init__(self, out=None, board=None, cmdline=(), qemu_args=(), boot_timeout=180,
-                 wait_banner=True, log_path=None):
+                 wait_banner=True, log_path=None, fixed_guests=False):
         self.out = os.path.abspath(out or os.environ.get("O") or os.path.join(TOP, "output"))
         config = read_config(os.path.join(self.out, ".config"))
         self.board = board or config.get("CONFIG_BOARD_NAME", "qemu-x86_64")
@@ -62,6 +63,9 @@ class Appliance:
         if self.uboot and cmdline:
             raise ValueError("the U-Boot board bakes its command line into boot.scr.uimg; "
                              "extra cmdline words need the qemu-x86_64 board")
+        if not fixed_guests and not self.uboot:
+            # a test of something else should not share the machine with booting guests
+            cmdline = [*cmdline, "lgbox.guests=none"]
         self.env = dict(os.environ,
                         LGBOX_IMAGES=os.path.join(self.out, "images"),
                         LGBOX_MEMORY=config.get("CONFIG_BOARD_MEMORY_MB", "512"),
