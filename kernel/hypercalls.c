@@ -115,7 +115,7 @@ static int hcall_load_cr3(struct lguest *lg, u64 gpa)
 		return bad_args(lg, LHCALL_LOAD_CR3,
 				"%#llx is not a page of guest RAM", gpa);
 	lg->cr3 = gpa;
-	lg_shadow_flush(lg);
+	lg_shadow_flush(lg, true);
 	return 0;
 }
 
@@ -182,7 +182,9 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 	case LHCALL_LOAD_CR3:
 		return hcall_load_cr3(lg, r->rdi);
 	case LHCALL_FLUSH_TLB:
-		lg_shadow_flush(lg);
+		if (r->rdi & ~(u64)LGUEST_FLUSH_KEEP_GLOBAL)
+			return bad_args(lg, nr, "unknown flags %#llx", r->rdi);
+		lg_shadow_flush(lg, r->rdi & LGUEST_FLUSH_KEEP_GLOBAL);
 		return 0;
 	case LHCALL_INVLPG:
 		lg_shadow_invlpg(lg, r->rdi);

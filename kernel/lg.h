@@ -39,6 +39,7 @@ struct lg_walk {
 	bool user;		/* every level allows user access */
 	bool nx;		/* some level forbids execution */
 	bool dirty;		/* the leaf is already dirty */
+	bool global;		/* the leaf is global: survives CR3 loads */
 };
 
 /* Results of a guest page-table walk that did not find a usable page. */
@@ -56,8 +57,8 @@ struct lg_walk {
 struct lg_shadow {
 	u64 *kernel_root;	/* guest kernel: all guest mappings */
 	u64 *user_root;		/* guest user: user mappings only */
-	struct list_head pages;	/* every shadow table page below the roots */
-	unsigned long nr_pages;
+	/* PML4 slots holding a translation from a non-global guest entry */
+	DECLARE_BITMAP(local_slots, PTRS_PER_PGD);
 };
 
 struct lguest {
@@ -137,7 +138,7 @@ bool lg_canonical(u64 addr);
 /* page_tables.c */
 int lg_shadow_init(struct lguest *lg);
 void lg_shadow_free(struct lguest *lg);
-void lg_shadow_flush(struct lguest *lg);
+void lg_shadow_flush(struct lguest *lg, bool keep_global);
 void lg_shadow_invlpg(struct lguest *lg, u64 va);
 u64 lg_shadow_root_pa(struct lguest *lg);
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);

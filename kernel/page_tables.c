@@ -24,7 +24,13 @@
  *
  * Like a TLB, the shadow forgets: the guest tells us (LHCALL_FLUSH_TLB,
  * LHCALL_INVLPG, LHCALL_LOAD_CR3) whenever it changed an entry it may have
- * used, exactly where a native kernel would flush its TLB.
+ * used, exactly where a native kernel would flush its TLB.  And like a TLB
+ * under CR4.PGE, it keeps global translations across a CR3 load: a kernel
+ * maps itself identically in every address space and marks those entries
+ * global, so refilling them after every context switch would be wasted work
+ * (it was most of the cost of a guest's fork or pipe round trip).  The
+ * granule is one PML4 slot of the kernel half: a slot is kept only while
+ * every translation in it came from a global guest entry.
  *
  * The switcher's slot of the hypervisor hole is part of every root, and the
  * hole is out of the guest's reach: the guest's own entries there are
@@ -164,23 +170,46 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 		entry[level] = want;
 	}
 	w->dirty = !!(entry[last] & _PAGE_DIRTY);
+	w->global = !!(entry[last] & _PAGE_GLOBAL);
 	return 0;
 }
 
-static u64 *alloc_shadow_table(struct lguest *lg)
+static u64 *alloc_shadow_table(void)
 {
-	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+}
 
-	if (!page)
-		return NULL;
-	list_add(&page->lru, &lg->shadow.pages);
-	lg->shadow.nr_pages++;
-	return page_address(page);
+/*
+ * Frees a shadow table of the given level and the tables below it.  Shadow
+ * leaves are always 4 KiB PTEs, so every present entry above level 1 is a
+ * table of ours; level 1 entries map guest pages, which stay pinned.
+ */
+static void free_shadow_table(u64 *table, int level)
+{
+	unsigned int i;
+
+	for (i = 0; level > 1 && i < PTRS_PER_PTE; i++)
+		if (table[i] & _PAGE_PRESENT)
+			free_shadow_table(__va(table[i] & LG_ADDR_MASK), level - 1);
+	free_page((unsigned long)table);
+}
+
+/* Forgets one PML4 slot's translations in both views. */
+static void drop_slot(struct lguest *lg, unsigned int slot)
+{
+	u64 *roots[] = { lg->shadow.kernel_root, lg->shadow.user_root };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(roots); i++) {
+		if (roots[i][slot] & _PAGE_PRESENT)
+			free_shadow_table(__va(roots[i][slot] & LG_ADDR_MASK), 3);
+		roots[i][slot] = 0;
+	}
+	__clear_bit(slot, lg->shadow.local_slots);
 }
 
 int lg_shadow_init(struct lguest *lg)
 {
-	INIT_LIST_HEAD(&lg->shadow.pages);
 	lg->shadow.kernel_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	lg->shadow.user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!lg->shadow.kernel_root || !lg->shadow.user_root)
@@ -190,29 +219,28 @@ int lg_shadow_init(struct lguest *lg)
 	return 0;
 }
 
-/* Forget every translation: what a native full TLB flush does. */
-void lg_shadow_flush(struct lguest *lg)
+/*
+ * Forget translations: all of them, or (keep_global) all but the kernel-half
+ * slots that hold only global ones, what a CR3 load does under CR4.PGE.
+ */
+void lg_shadow_flush(struct lguest *lg, bool keep_global)
 {
-	struct page *page, *next;
-	unsigned int i;
+	unsigned int slot;
 
-	for (i = 0; i < PTRS_PER_PGD; i++) {
-		if (i == LG_SWITCHER_PGD_INDEX)
+	for (slot = 0; slot < PTRS_PER_PGD; slot++) {
+		if (slot == LG_SWITCHER_PGD_INDEX)
 			continue;
-		lg->shadow.kernel_root[i] = 0;
-		lg->shadow.user_root[i] = 0;
+		if (keep_global && slot >= PTRS_PER_PGD / 2 &&
+		    !test_bit(slot, lg->shadow.local_slots))
+			continue;
+		drop_slot(lg, slot);
 	}
-	list_for_each_entry_safe(page, next, &lg->shadow.pages, lru) {
-		list_del(&page->lru);
-		__free_page(page);
-	}
-	lg->shadow.nr_pages = 0;
 }
 
 void lg_shadow_free(struct lguest *lg)
 {
-	if (lg->shadow.kernel_root)
-		lg_shadow_flush(lg);
+	if (lg->shadow.kernel_root && lg->shadow.user_root)
+		lg_shadow_flush(lg, false);
 	free_page((unsigned long)lg->shadow.kernel_root);
 	free_page((unsigned long)lg->shadow.user_root);
 }
@@ -237,7 +265,7 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 
 			if (!create)
 				return NULL;
-			next = alloc_shadow_table(lg);
+			next = alloc_shadow_table();
 			if (!next)
 				return NULL;
 			*entry = __pa(next) | SHADOW_TABLE;
@@ -303,6 +331,8 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	if (!leaf)
 		return -ENOMEM;
 	*leaf = pte;
+	if (!w.global)
+		__set_bit(level_index(va, 4), lg->shadow.local_slots);
 	return 0;
 }
 

@@ -279,8 +279,12 @@ static int guest_ended(const struct launch_opts *opts, const struct lguest_run *
 	safe[sizeof(safe) - 1] = '\0';
 	switch (run->exit_reason) {
 	case LGUEST_EXIT_POWEROFF:
+		if (safe[0])
+			lgbox_warn("guest %s powered off: %s", opts->name, safe);
 		return LAUNCH_EXIT_POWEROFF;
 	case LGUEST_EXIT_REBOOT:
+		if (safe[0])
+			lgbox_warn("guest %s reboots: %s", opts->name, safe);
 		return LAUNCH_EXIT_REBOOT;
 	default:
 		lgbox_warn("guest %s crashed: %s", opts->name, safe[0] ? safe : "(no reason given)");

@@ -197,8 +197,10 @@ struct lguest_run {
 #define LHCALL_SHUTDOWN		3	/* (kind, reason_gva, reason_len) */
 #define LHCALL_SET_TRAP		4	/* (vector, handler_gva, flags) */
 #define LHCALL_SET_KERNEL_STACK	5	/* (rsp0): stack for events from user */
-#define LHCALL_LOAD_CR3		6	/* (pml4_gpa): switch page tables */
-#define LHCALL_FLUSH_TLB	7	/* (): drop every cached translation */
+#define LHCALL_LOAD_CR3		6	/* (pml4_gpa): switch page tables; global
+					 * translations may survive, as under
+					 * CR4.PGE */
+#define LHCALL_FLUSH_TLB	7	/* (flags): drop cached translations */
 #define LHCALL_INVLPG		8	/* (gva): drop one page's translations */
 #define LHCALL_IRET		9	/* (): return through the frame at rsp */
 #define LHCALL_SET_TIMER	10	/* (delta_ns): one-shot timer, 0 cancels */
@@ -206,6 +208,9 @@ struct lguest_run {
 #define LHCALL_NOTIFY		12	/* (value): LGUEST_EXIT_NOTIFY */
 #define LHCALL_SET_SEGMENT_BASE	13	/* (which, base) */
 #define LHCALL_NR		14
+
+/* LHCALL_FLUSH_TLB flags: 0 drops every translation. */
+#define LGUEST_FLUSH_KEEP_GLOBAL	1	/* all but global ones (a CR3 reload) */
 
 /* LHCALL_SHUTDOWN kinds. */
 #define LGUEST_SHUTDOWN_POWEROFF	0

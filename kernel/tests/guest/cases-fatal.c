@@ -48,6 +48,13 @@ static void case_bad_load_cr3(void)
 }
 TEST_CASE("bad-load-cr3", case_bad_load_cr3, CASE_FATAL);
 
+static void case_bad_flush_flags(void)
+{
+	expect_crash("FLUSH_TLB.*flags");
+	survived("LHCALL_FLUSH_TLB with unknown flags", hcall1(LHCALL_FLUSH_TLB, 0x80));
+}
+TEST_CASE("bad-flush-flags", case_bad_flush_flags, CASE_FATAL);
+
 /* A second LHCALL_INIT, for a page beyond RAM at that. */
 static void case_bad_shared_page(void)
 {

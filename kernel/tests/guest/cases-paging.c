@@ -1,13 +1,16 @@
 /*
  * cases-paging.c - shadow paging as a guest kernel sees it: mappings it
  * writes into its own tables take effect on first touch, changes take
- * effect after INVLPG, FLUSH_TLB or a CR3 load, accessed and dirty bits
- * appear in its PTEs, NX holds, and segment bases follow the mode.
+ * effect after INVLPG, FLUSH_TLB or a CR3 load (global ones survive the CR3
+ * load, as under CR4.PGE), accessed and dirty bits appear in its PTEs, NX
+ * holds, and segment bases follow the mode.
  */
 #include "guest.h"
 
 #define PAGING_VA	(SCRATCH_VA + 0x400000)	/* this file's own range */
 #define FILL_PAGES	64
+/* the PML4 slot after SCRATCH_VA's, which nothing else maps */
+#define GLOBAL_SLOT_VA	(SCRATCH_VA + (1UL << 39))
 
 static u64 *page_words(u64 pa)
 {
@@ -91,6 +94,44 @@ static void case_flush_tlb(void)
 	CHECK(read_va(va) == 0xbbbb, "after FLUSH_TLB %lx still reads %lx", va, read_va(va));
 }
 TEST_CASE("flush-tlb", case_flush_tlb, 0);
+
+/*
+ * Global translations: with the PTEs changed in place and no INVLPG, a CR3
+ * load (and FLUSH_TLB with LGUEST_FLUSH_KEEP_GLOBAL) must drop the
+ * kernel-half page without G, may keep the one with G (lg.ko does, in a
+ * PML4 slot holding only global pages), and FLUSH_TLB without flags must
+ * drop both.
+ */
+static void case_global_pages(void)
+{
+	u64 global_va = GLOBAL_SLOT_VA, local_va = PAGING_VA + 0x104000;
+	u64 a = alloc_page(), b = alloc_page();
+
+	page_words(a)[0] = 0xaaaa;
+	page_words(b)[0] = 0xbbbb;
+	hcall1(LHCALL_FLUSH_TLB, 0);
+	map_page(kernel_pml4, global_va, a, PTE_W | PTE_G);
+	map_page(kernel_pml4, local_va, a, PTE_W);
+	CHECK(read_va(global_va) == 0xaaaa && read_va(local_va) == 0xaaaa,
+	      "first mappings read %lx and %lx", read_va(global_va), read_va(local_va));
+	*pte_lookup(kernel_pml4, global_va, 0) = b | PTE_P | PTE_W | PTE_G;
+	*pte_lookup(kernel_pml4, local_va, 0) = b | PTE_P | PTE_W;
+
+	load_pml4(kernel_pml4);
+	CHECK(read_va(local_va) == 0xbbbb, "after a CR3 load the non-global %lx still "
+	      "reads the old page (%lx)", local_va, read_va(local_va));
+	CHECK(read_va(global_va) == 0xaaaa, "a CR3 load dropped the global translation "
+	      "of %lx (reads %lx)", global_va, read_va(global_va));
+	hcall1(LHCALL_FLUSH_TLB, LGUEST_FLUSH_KEEP_GLOBAL);
+	CHECK(read_va(global_va) == 0xaaaa, "FLUSH_TLB(KEEP_GLOBAL) dropped the global "
+	      "translation of %lx (reads %lx)", global_va, read_va(global_va));
+	hcall1(LHCALL_FLUSH_TLB, 0);
+	CHECK(read_va(global_va) == 0xbbbb, "after FLUSH_TLB(0) the global %lx still "
+	      "reads the old page (%lx)", global_va, read_va(global_va));
+	unmap_page(kernel_pml4, global_va);
+	unmap_page(kernel_pml4, local_va);
+}
+TEST_CASE("global-pages", case_global_pages, 0);
 
 /* Two address spaces with the same address mapped differently. */
 static void case_cr3_switch(void)

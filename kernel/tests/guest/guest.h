@@ -55,6 +55,7 @@ typedef uint64_t u64;
 #define PTE_A		0x20UL
 #define PTE_D		0x40UL
 #define PTE_PS		0x80UL
+#define PTE_G		0x100UL
 #define PTE_NX		(1UL << 63)
 #define PTE_ADDR	0x000ffffffffff000UL
 
