@@ -53,6 +53,9 @@ static int hcall_init(struct lguest *lg, u64 gpa)
 	lg->shared = page_address(page);
 	lg->shared->tsc_khz = lg_tsc_khz;
 	lg->shared->abi_version = LGUEST_ABI_VERSION;
+	/* The guest has no RTC: it dates itself from this pair. */
+	lg->shared->wallclock_tsc = rdtsc();
+	lg->shared->wallclock_ns = ktime_get_real_ns();
 	/* Lines raised before now are pending from now on. */
 	lg->shared->pending |= xchg(&lg->early_pending, 0);
 	return 0;

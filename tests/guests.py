@@ -6,7 +6,7 @@ the appliance's own kernel with the guest initramfs, each with a disk image and 
 bridge br0), which its init starts with lgbox launch --daemon.  Commands reach the guests'
 shells through lgbox console-attach.  Cases, for each guest: it boots to its shell; it knows
 it runs under lguest (/proc/cpuinfo flag, dmesg); its clock keeps time (sleep 2 takes about
-2 s of host time); the rng device yields bytes; its disk reads back what the host wrote; it
+2 s of host time) and has the host's date; the rng device yields bytes; its disk reads back what the host wrote; it
 pings the other guest and the host over the bridge, and the host pings it.  Then a panic
 ends db only, with the reason in its launcher's log, while web keeps running; web writes and
 syncs data to its disk and powers off, its launcher logs exit status 0 and the data is in
@@ -56,6 +56,7 @@ def check_identity(cases, box, name):
 
 
 def check_clock_and_rng(cases, box, name):
+    host_date = int(box.run("date +%s")[1])
     started = time.monotonic()
     clock = in_guest(box, name, "date +%s; sleep 2; date +%s")
     host = time.monotonic() - started
@@ -63,6 +64,9 @@ def check_clock_and_rng(cases, box, name):
     cases.check(f"{name}: sleep 2 takes 2 s of guest and host time",
                 len(seconds) == 2 and seconds[1] - seconds[0] in (2, 3) and 2 <= host < 60,
                 f"guest clock {clock!r}, host {host:.1f} s")
+    cases.check(f"{name}: the guest's date is the host's",
+                seconds and abs(seconds[0] - host_date) < 60,
+                f"guest date +%s {seconds[:1]}, host {host_date}")
     rng = in_guest(box, name, "head -c 64 /dev/hwrng | wc -c")
     cases.check(f"{name}: rng yields bytes", rng is not None and rng.strip() == "64",
                 f"bytes read from /dev/hwrng: {rng!r}")

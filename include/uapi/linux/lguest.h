@@ -307,6 +307,13 @@ struct lguest_shared {
 	__u64 tsc_khz;		/* host TSC frequency */
 	__u32 abi_version;	/* LGUEST_ABI_VERSION, set by LHCALL_INIT */
 	__u32 reserved;
+	/*
+	 * The host's wall clock (CLOCK_REALTIME, ns since 1970) and the TSC
+	 * read together at LHCALL_INIT: now is wallclock_ns plus the TSC
+	 * ticks since wallclock_tsc at tsc_khz.
+	 */
+	__s64 wallclock_ns;
+	__u64 wallclock_tsc;
 };
 #endif /* !__ASSEMBLY__ */
 

@@ -61,6 +61,11 @@ static void case_shared_page(void)
 	      "shared page abi_version is %u, expected %u", shared.abi_version,
 	      LGUEST_ABI_VERSION);
 	CHECK(shared.tsc_khz != 0, "shared page tsc_khz is 0");
+	/* 2020-01-01: any host clock that is set at all is later */
+	CHECK(shared.wallclock_ns > 1577836800LL * 1000000000LL && shared.wallclock_tsc &&
+	      shared.wallclock_tsc < rdtsc(), "shared page wall clock %ld ns at TSC %lu: "
+	      "not a set clock read before now", (long)shared.wallclock_ns,
+	      (u64)shared.wallclock_tsc);
 	t0 = rdtsc();
 	spin_ms(1, NULL);
 	CHECK(rdtsc() > t0, "the TSC does not advance");
