@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""guest-native.py: what a Linux guest on lg.ko pays against the appliance host itself
+(make bench runs it).
+
+In ONE boot of the appliance under QEMU TCG it runs lgbox-workload (bench/workload.c,
+installed in both root filesystems) first on the appliance host ("native"), then inside a
+64 MiB Linux guest started with lgbox launch (the appliance's own kernel and guest
+initramfs), with the same round counts, and prints each figure side by side with the ratio
+guest/native:
+
+    getpid            ns per null system call
+    fork-exit-wait    us per fork + child _exit + waitpid
+    page-fault        ns per first touch of a page of a fresh 16 MiB anonymous mapping
+    pipe-round-trip   us per 1-byte token ping-pong between two processes
+    gzip              ms of wall time for gzip -c of 4 MiB of generated text
+    boot-to-init      s from kernel start to "Run /init as init process" (printk time)
+    launch-to-ready   s from the launcher's start to the guest's "lgbox guest ready"
+                      (appliance uptime, guest only)
+
+Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
+read.  A workload that fails or never finishes in the guest (a guest crash is a hypervisor
+bug) is printed as FAILED with the guest's console; the exit status is then 1.
+Environment: O (output directory, default output).
+"""
+
+import calendar
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+from appliance import Appliance, ApplianceError  # noqa: E402
+from guestconsole import GUEST_CONFIG, start_guest  # noqa: E402
+
+OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
+GUEST = "bench"
+# a second console of the guest: the driver waits for long commands in this file
+CONSOLE_LOG = f"/tmp/{GUEST}.console"
+INIT_LINE = "Run /init as init process"
+READY_LINE = "lgbox guest ready"
+
+# (figure printed by lgbox-workload, its arguments, the rounds as shown in the table).
+# The guest side sets the counts: they keep its part of the run near a minute.
+WORKLOADS = (
+    ("getpid", "getpid 50000", "50000 calls"),
+    ("fork-exit-wait", "fork 100", "100 rounds"),
+    ("page-fault", "fault 16 4", "4 x 16 MiB"),
+    ("pipe-round-trip", "pipe 1000", "1000 round trips"),
+    ("gzip", "gzip 4", "4 MiB, once"),
+)
+WORKLOAD_TIMEOUT = 300
+
+
+def figure(output, name):
+    """(value, unit) of the NAME line in a workload's output, or None."""
+    match = re.search(rf"^{re.escape(name)} ([0-9.]+) (\S+)$", output or "", re.M)
+    return (float(match.group(1)), match.group(2)) if match else None
+
+
+def init_time(dmesg):
+    """(printk time, "s") of the kernel's "Run /init" line in dmesg output, or None."""
+    match = re.search(rf"\[\s*([0-9.]+)\] {INIT_LINE}", dmesg or "")
+    return (float(match.group(1)), "s") if match else None
+
+
+def console_has(box, text, timeout, poll):
+    """Whether TEXT shows in the guest's console log within TIMEOUT seconds (False as soon
+    as the launcher has exited), looking every POLL seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, out = box.run(f"if grep -q '{text}' {CONSOLE_LOG} 2>/dev/null; then echo seen; "
+                         f"elif [ -e /tmp/{GUEST}.rc ]; then echo launcher-exited; fi")
+        if out.strip():
+            return out.strip() == "seen"
+        time.sleep(poll)
+    return False
+
+
+def run_in_guest(box, command, timeout=WORKLOAD_TIMEOUT):
+    """Type COMMAND on the guest's console and return its output, or None if it did not
+    end within TIMEOUT seconds or the guest went away.  guestconsole.in_guest takes a
+    console silent for a few seconds as the end; here the shell waits, blocked on a fifo fed
+    by console-attach, for the end marker, so the host does nothing while a workload runs.
+    The markers are split by '' so that the echoed command line never matches them."""
+    run_in_guest.calls += 1
+    tag = f"@@bench{run_in_guest.calls}"
+    fifo = f"/tmp/{GUEST}.fifo"
+    # the shell's read, unlike sed or grep, takes no line beyond the end marker: the
+    # prompt after it has no newline
+    _, out = box.run(f"rm -f {fifo}; mkfifo {fifo}; "
+                     f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
+                     f"lgbox console-attach -q --drain {timeout} {GUEST} >{fifo} & "
+                     f"on=; while read -r line; do case $line in "
+                     f"*{tag}E*) echo {tag}''E; break ;; *{tag}S*) on=1 ;; "
+                     f"*) [ -z \"$on\" ] || echo \"$line\" ;; esac; done <{fifo}; "
+                     f"kill $! 2>/dev/null; rm -f {fifo}", timeout + 30)
+    return out.replace("\r", "") if f"{tag}E" in out else None
+
+
+run_in_guest.calls = 0
+
+
+def guest_trouble(box):
+    """What the launcher said and the end of the guest's console, for a failed figure."""
+    _, out = box.run(f"echo \"launcher exit status: $(cat /tmp/{GUEST}.rc 2>/dev/null ||"
+                     f" echo '(still running)')\"; echo 'launcher output:'; "
+                     f"cat /tmp/{GUEST}.out; echo 'guest console (last 40 lines):'; "
+                     f"tail -n 40 {CONSOLE_LOG} | tr -d '\\r'")
+    return out
+
+
+def modified(box, path):
+    """PATH's modification time in the appliance (s, nanosecond resolution), or None."""
+    _, out = box.run(f"stat {path}")
+    match = re.search(r"^Modify: (\S+ \d+:\d+):([0-9.]+)", out, re.M)
+    if not match:
+        return None
+    minute = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%d %H:%M"))
+    return minute + float(match.group(2))
+
+
+def launch_guest(box):
+    """Start the guest and wait for its ready banner: seconds from writing its config, just
+    before lgbox launch, to the banner, or None if it never came.  The banner's time is
+    the console log's modification time, as the banner and the shell's greeting and prompt
+    right after it are the guest's last output: so the host looks for the banner only
+    every few seconds, and each look (a process switch on the host) costs the booting guest
+    much time."""
+    config = GUEST_CONFIG.format(name=GUEST, cmdline="console=hvc0")
+    start_guest(box, GUEST, config + f"console = log:{CONSOLE_LOG}\n")
+    if not console_has(box, READY_LINE, 300, poll=3):
+        return None
+    _, after = box.run(f"sed -n '/{READY_LINE}/,$p' {CONSOLE_LOG}")
+    if re.search(r"^\[ *[0-9]+\.[0-9]+\]", after, re.M):
+        return None     # a kernel message came later: the log's time is not the banner's
+    begin, ready = modified(box, f"/tmp/{GUEST}.conf"), modified(box, CONSOLE_LOG)
+    return ready - begin if begin and ready else None
+
+
+FAILED, NOT_RUN = "FAILED", "not run"
+
+
+def native_figures(box):
+    """{figure: (value, unit)} on the appliance host; a failed figure is (FAILED, "-")."""
+    _, dmesg = box.run(f"dmesg | grep '{INIT_LINE}'")
+    found = {"boot-to-init": init_time(dmesg)}
+    for name, args, _ in WORKLOADS:
+        _, out = box.run(f"lgbox-workload {args} 2>&1", WORKLOAD_TIMEOUT)
+        found[name] = figure(out, name)
+    return {name: value or (FAILED, "-") for name, value in found.items()}
+
+
+def guest_figures(box):
+    """{figure: (value, unit)} in the guest, the launch-to-ready time and, if something
+    failed, what the launcher and the guest's console said.  After a failure the
+    remaining figures are not run: the guest may be gone or still busy."""
+    figures = {name: (NOT_RUN, "-") for name in [w[0] for w in WORKLOADS] + ["boot-to-init"]}
+    launch_ready = launch_guest(box)
+    if launch_ready is None:
+        return figures, None, "the guest never printed its ready banner\n" + guest_trouble(box)
+    boot = init_time(run_in_guest(box, f"dmesg | grep '{INIT_LINE}'"))
+    figures["boot-to-init"] = boot or (FAILED, "-")
+    for name, args, _ in WORKLOADS:
+        value = figure(run_in_guest(box, f"lgbox-workload {args} 2>&1"), name)
+        if value is None:
+            figures[name] = (FAILED, "-")
+            return figures, launch_ready, (f"lgbox-workload {args} failed in the guest\n"
+                                           + guest_trouble(box))
+        figures[name] = value
+    return figures, launch_ready, ""
+
+
+def commit():
+    try:
+        return subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def shown(value):
+    if isinstance(value, str):
+        return value
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def print_table(native, guest, launch_ready):
+    rounds = {name: text for name, _, text in WORKLOADS}
+    rounds["boot-to-init"] = "1 boot"
+    print(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG, "
+          f"{time.strftime('%Y-%m-%d', time.gmtime())}, commit {commit()}")
+    print(f"{'figure':<17} {'rounds':<17} {'unit':<14} {'native':>10} {'guest':>10} "
+          f"{'guest/native':>12}")
+    for name in rounds:
+        (n, unit), (g, guest_unit) = native[name], guest[name]
+        both = not isinstance(n, str) and not isinstance(g, str) and n > 0
+        ratio = f"{g / n:.1f}x" if both else "-"
+        print(f"{name:<17} {rounds[name]:<17} {unit if unit != '-' else guest_unit:<14} "
+              f"{shown(n):>10} {shown(g):>10} {ratio:>12}")
+    print(f"{'launch-to-ready':<17} {'1 boot':<17} {'s':<14} {'-':>10} "
+          f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
+
+
+def main():
+    if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
+        print(f"bench/guest-native.py: no appliance images in {OUT}/images (run make first)",
+              file=sys.stderr)
+        return 1
+    log = os.path.join(OUT, "bench", "guest-native.console.log")
+    try:
+        with Appliance(out=OUT, log_path=log, cmdline=["lgbox.guests=none"]) as box:
+            native = native_figures(box)
+            guest, launch_ready, trouble = guest_figures(box)
+            _, oops = box.run("dmesg | grep -e WARNING -e BUG -e Oops "
+                              "-e 'general protection' || true")
+    except ApplianceError as err:
+        print(f"bench/guest-native.py: the appliance failed: {err}", file=sys.stderr)
+        return 1
+    print_table(native, guest, launch_ready)
+    if oops.strip():
+        print(f"host kernel log has warnings:\n{oops}")
+    if trouble:
+        print(f"bench/guest-native.py: {trouble}", file=sys.stderr)
+    failed = any(value == FAILED for value, _ in [*native.values(), *guest.values()])
+    return 1 if failed or trouble or oops.strip() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
