@@ -33,15 +33,25 @@ def start_guest(box, name, config):
 
 
 def in_guest(box, name, command, timeout=60, drain=3):
-    """Run a shell command on NAME's console; its output, or None if the markers never
-    came back (a command silent for DRAIN seconds counts as done: give slow ones more).  Each call has its own marker number, so the replay of earlier output never
+    """Run a shell command on NAME's console; its output, or None if the end marker did not
+    come back within TIMEOUT seconds.  The command is sent with one console-attach, which
+    returns once the console has been quiet for DRAIN seconds; a slower command is waited
+    for by attaching again (each attach replays the recent output) until its end marker
+    shows.  Each call has its own marker number, so the replay of earlier output never
     answers for it, and the markers are split by '' so that the echoed command line never
     matches."""
     in_guest.calls += 1
     tag = f"@@{in_guest.calls}"
+    answer = re.compile(tag + r"S\r?\n(.*?)" + tag + "E", re.S)
+    deadline = time.monotonic() + timeout
     status, out = box.run(f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
                           f"lgbox console-attach -q --drain {drain} {name}", timeout)
-    found = re.findall(tag + r"S\r?\n(.*?)" + tag + "E", out, re.S)
+    found = answer.findall(out)
+    while status == 0 and not found and time.monotonic() < deadline:
+        time.sleep(1)
+        status, out = box.run(f"lgbox console-attach -q --drain 1 {name} </dev/null",
+                              timeout)
+        found = answer.findall(out)
     return found[-1].replace("\r", "") if status == 0 and found else None
 
 
