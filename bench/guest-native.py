@@ -24,6 +24,7 @@ Environment: O (output directory, default output).
 """
 
 import calendar
+from functools import partial
 import os
 import re
 import subprocess
@@ -54,7 +55,7 @@ WORKLOADS = (
 WORKLOAD_TIMEOUT = 300
 
 
-def figure(output, name):
+def figure(name, output):
     """(value, unit) of the NAME line in a workload's output, or None."""
     match = re.search(rf"^{re.escape(name)} ([0-9.]+) (\S+)$", output or "", re.M)
     return (float(match.group(1)), match.group(2)) if match else None
@@ -80,24 +81,25 @@ def console_has(box, text, timeout, poll):
 
 
 def run_in_guest(box, command, timeout=WORKLOAD_TIMEOUT):
-    """Type COMMAND on the guest's console and return its output, or None if it did not
-    end within TIMEOUT seconds or the guest went away.  guestconsole.in_guest takes a
+    """Type COMMAND on the guest's console: (whether it ended within TIMEOUT seconds, its
+    output and whatever console-attach said).  guestconsole.in_guest takes a
     console silent for a few seconds as the end; here the shell waits, blocked on a fifo fed
     by console-attach, for the end marker, so the host does nothing while a workload runs.
     The markers are split by '' so that the echoed command line never matches them."""
     run_in_guest.calls += 1
     tag = f"@@bench{run_in_guest.calls}"
-    fifo = f"/tmp/{GUEST}.fifo"
-    # the shell's read, unlike sed or grep, takes no line beyond the end marker: the
-    # prompt after it has no newline
-    _, out = box.run(f"rm -f {fifo}; mkfifo {fifo}; "
-                     f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
-                     f"lgbox console-attach -q --drain {timeout} {GUEST} >{fifo} & "
+    typed, fifo = f"/tmp/{GUEST}.typed", f"/tmp/{GUEST}.fifo"
+    # The shell's read, unlike sed or grep, takes no line beyond the end marker (the prompt
+    # after it has no newline).  No child of the shell may end while it opens the fifo (the
+    # signal would fail the open): hence no echo pipeline, and wait after kill.
+    _, out = box.run(f"printf '%s\\n' \"echo {tag}''S; {command}; echo {tag}''E\" >{typed}; "
+                     f"rm -f {fifo}; mkfifo {fifo}; "
+                     f"lgbox console-attach -q --drain {timeout} {GUEST} <{typed} >{fifo} & "
                      f"on=; while read -r line; do case $line in "
                      f"*{tag}E*) echo {tag}''E; break ;; *{tag}S*) on=1 ;; "
                      f"*) [ -z \"$on\" ] || echo \"$line\" ;; esac; done <{fifo}; "
-                     f"kill $! 2>/dev/null; rm -f {fifo}", timeout + 30)
-    return out.replace("\r", "") if f"{tag}E" in out else None
+                     f"kill $! 2>/dev/null; wait $!; rm -f {fifo} {typed}", timeout + 30)
+    return f"{tag}E" in out, out.replace("\r", "")
 
 
 run_in_guest.calls = 0
@@ -149,7 +151,7 @@ def native_figures(box):
     found = {"boot-to-init": init_time(dmesg)}
     for name, args, _ in WORKLOADS:
         _, out = box.run(f"lgbox-workload {args} 2>&1", WORKLOAD_TIMEOUT)
-        found[name] = figure(out, name)
+        found[name] = figure(name, out)
     return {name: value or (FAILED, "-") for name, value in found.items()}
 
 
@@ -161,24 +163,29 @@ def guest_figures(box):
     launch_ready = launch_guest(box)
     if launch_ready is None:
         return figures, None, "the guest never printed its ready banner\n" + guest_trouble(box)
-    boot = init_time(run_in_guest(box, f"dmesg | grep '{INIT_LINE}'"))
-    figures["boot-to-init"] = boot or (FAILED, "-")
-    for name, args, _ in WORKLOADS:
-        value = figure(run_in_guest(box, f"lgbox-workload {args} 2>&1"), name)
-        if value is None:
+    commands = [("boot-to-init", f"dmesg | grep '{INIT_LINE}'", init_time)]
+    commands += [(name, f"lgbox-workload {args} 2>&1", partial(figure, name))
+                 for name, args, _ in WORKLOADS]
+    for name, command, parse in commands:
+        ended, out = run_in_guest(box, command)
+        figures[name] = parse(out) if ended else None
+        if figures[name] is None:
             figures[name] = (FAILED, "-")
-            return figures, launch_ready, (f"lgbox-workload {args} failed in the guest\n"
-                                           + guest_trouble(box))
-        figures[name] = value
+            return figures, launch_ready, (f"{command} in the guest: "
+                                           f"{'no figure' if ended else 'no end marker'}; "
+                                           f"the host side said:\n{out}\n" + guest_trouble(box))
     return figures, launch_ready, ""
 
 
-def commit():
+def build():
+    """Which tree and when the images were built, for telling runs apart."""
     try:
-        return subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
+                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        commit = "unknown"
+    built = os.path.getmtime(os.path.join(OUT, "images", "host-initramfs.cpio.gz"))
+    return f"tree {commit}, images built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(built))}"
 
 
 def shown(value):
@@ -190,8 +197,8 @@ def shown(value):
 def print_table(native, guest, launch_ready):
     rounds = {name: text for name, _, text in WORKLOADS}
     rounds["boot-to-init"] = "1 boot"
-    print(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG, "
-          f"{time.strftime('%Y-%m-%d', time.gmtime())}, commit {commit()}")
+    print(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG "
+          f"({build()})")
     print(f"{'figure':<17} {'rounds':<17} {'unit':<14} {'native':>10} {'guest':>10} "
           f"{'guest/native':>12}")
     for name in rounds:
