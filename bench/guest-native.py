@@ -14,11 +14,12 @@ guest/native:
     pipe-round-trip   us per 1-byte token ping-pong between two processes
     gzip              ms of wall time for gzip -c of 4 MiB of generated text
     boot-to-init      s from kernel start to "Run /init as init process" (printk time)
-    launch-to-ready   s from the launcher's start to the guest's "lgbox guest ready"
-                      (appliance uptime, guest only)
+    launch-to-ready   s from writing the guest's config, just before lgbox launch, to
+                      its "lgbox guest ready" banner (and shell prompt); guest only
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
-read.  A workload that fails or never finishes in the guest (a guest crash is a hypervisor
+read.  While the guest measures, the host does nothing but wait, blocked: each switch to
+another host process costs the guest much time.  A workload that fails or never finishes in the guest (a guest crash is a hypervisor
 bug) is printed as FAILED with the guest's console; the exit status is then 1.
 Environment: O (output directory, default output).
 """
@@ -38,7 +39,7 @@ from guestconsole import GUEST_CONFIG, start_guest  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
 GUEST = "bench"
-# a second console of the guest: the driver waits for long commands in this file
+# a second console of the guest, for the time of its ready banner and failure reports
 CONSOLE_LOG = f"/tmp/{GUEST}.console"
 INIT_LINE = "Run /init as init process"
 READY_LINE = "lgbox guest ready"
