@@ -55,6 +55,13 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: lgbox-workload getpid ROUNDS | fork ROUNDS | fault MIB ROUNDS |\n"
+		"                      pipe ROUNDS | gzip MIB\n");
+	exit(2);
+}
+
 /* A positive count from the command line, or a usage error naming it. */
 static unsigned long count_arg(const char *text, const char *what)
 {
@@ -63,8 +70,11 @@ static unsigned long count_arg(const char *text, const char *what)
 
 	errno = 0;
 	n = strtoul(text, &end, 10);
-	if (errno || *end || !n || text[0] == '-')
-		die("%s must be a positive integer, not \"%s\"", what, text);
+	if (errno || *end || !n || text[0] == '-') {
+		fprintf(stderr, "lgbox-workload %s: %s must be a positive integer, not \"%s\"\n",
+			subcommand, what, text);
+		usage();
+	}
 	return n;
 }
 
@@ -233,13 +243,6 @@ static void bench_gzip(unsigned long mib)
 		die("gzip -c of %lu MiB failed (status 0x%x; 127: no gzip in PATH)", mib, status);
 	report("gzip", (now_ns() - start) / 1e6, "ms");
 	close(input);
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: lgbox-workload getpid ROUNDS | fork ROUNDS | fault MIB ROUNDS |\n"
-		"                      pipe ROUNDS | gzip MIB\n");
-	exit(2);
 }
 
 int main(int argc, char **argv)
