@@ -19,8 +19,9 @@ guest/native:
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
 read.  While the guest measures, the host does nothing but wait, blocked: each switch to
-another host process costs the guest much time.  A workload that fails or never finishes in the guest (a guest crash is a hypervisor
-bug) is printed as FAILED with the guest's console; the exit status is then 1.
+another host process costs the guest much time.  A workload that fails or never finishes
+in the guest (a guest crash is a hypervisor bug) is printed as FAILED with the guest's
+console; the exit status is then 1.
 Environment: O (output directory, default output).
 """
 
