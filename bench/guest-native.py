@@ -84,10 +84,11 @@ def console_has(box, text, timeout, poll):
 
 def run_in_guest(box, command, timeout=WORKLOAD_TIMEOUT):
     """Type COMMAND on the guest's console: (whether it ended within TIMEOUT seconds, its
-    output and whatever console-attach said).  guestconsole.in_guest takes a
-    console silent for a few seconds as the end; here the shell waits, blocked on a fifo fed
-    by console-attach, for the end marker, so the host does nothing while a workload runs.
-    The markers are split by '' so that the echoed command line never matches them."""
+    output and whatever console-attach said).  guestconsole.in_guest attaches again every
+    second or so until a slow command's end marker shows, and each attach would slow the
+    guest down; here the appliance's shell waits for the marker blocked on a fifo fed by
+    one console-attach, so the host does nothing while a workload runs.  The markers are
+    split by '' so that the echoed command line never matches them."""
     run_in_guest.calls += 1
     tag = f"@@bench{run_in_guest.calls}"
     typed, fifo = f"/tmp/{GUEST}.typed", f"/tmp/{GUEST}.fifo"
