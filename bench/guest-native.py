@@ -18,8 +18,8 @@ guest/native:
                       its "lgbox guest ready" banner (and shell prompt); guest only
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
-read.  While the guest measures, the host does nothing but wait, blocked: each switch to
-another host process costs the guest much time.  A workload that fails or never finishes
+read.  While the guest measures, the host does nothing but wait, blocked, so that host
+work does not take the one emulated CPU from it.  A workload that fails or never finishes
 in the guest (a guest crash is a hypervisor bug) is printed as FAILED with the guest's
 console; the exit status is then 1.
 Environment: O (output directory, default output).
