@@ -334,35 +334,9 @@ static bool process_vring(struct session *s, struct vhost_ring *vr)
 
 static uint64_t offered_features(const struct session *s)
 {
-	const struct blk_disk *disk = &s->exp->disk;
-	uint64_t f = (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
-		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
-		     (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-		     (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_MQ);
-
-	if (disk->read_only)
-		f |= 1ull << VIRTIO_BLK_F_RO;
-	if (blk_disk_can_discard(disk))
-		f |= 1ull << VIRTIO_BLK_F_DISCARD;
-	if (blk_disk_can_write_zeroes(disk))
-		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
-	return f;
-}
-
-/* virtio-blk config space (little-endian), consistent with offered_features(). */
-static void blk_config(const struct session *s, struct virtio_blk_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->capacity = htole64(blk_disk_size(&s->exp->disk) / 512);
-	cfg->seg_max = htole32(VQ_MAX_SEGMENTS - 2);	/* header and status take two */
-	cfg->blk_size = htole32(512);
-	cfg->num_queues = htole16((uint16_t)s->exp->max_queues);
-	cfg->max_discard_sectors = htole32(UINT32_MAX);
-	cfg->max_discard_seg = htole32(1);
-	cfg->discard_sector_alignment = htole32(1);
-	cfg->max_write_zeroes_sectors = htole32(UINT32_MAX);
-	cfg->max_write_zeroes_seg = htole32(1);
-	cfg->write_zeroes_may_unmap = 1;
+	return blk_disk_features(&s->exp->disk) | (1ull << VIRTIO_F_VERSION_1) |
+	       (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+	       (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_BLK_F_MQ);
 }
 
 static uint64_t offered_protocol_features(void)
@@ -383,7 +357,7 @@ static enum handled get_config(struct session *s, struct message *m)
 			   s->peer, c->size, c->offset);
 		return DROP_CONNECTION;
 	}
-	blk_config(s, &cfg);
+	blk_disk_config(&s->exp->disk, (uint16_t)s->exp->max_queues, &cfg);
 	memcpy(c->payload, (uint8_t *)&cfg + c->offset, c->size);
 	return send_reply(s, m, c, m->hdr.size) ? DROP_CONNECTION : REPLIED;
 }

@@ -7,6 +7,7 @@
  * (blkfile checks that again).  Anything else gets IOERR or UNSUPP.
  */
 #define _GNU_SOURCE	/* SEEK_DATA, SEEK_HOLE */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -333,4 +334,38 @@ uint32_t blk_execute(struct blk_disk *disk, const struct vq_chain *chain)
 	}
 	iov_from_buf(in, chain->n_in, in_data, &status, 1);
 	return written;
+}
+
+uint64_t blk_disk_features(const struct blk_disk *disk)
+{
+	uint64_t features = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+			    1ULL << VIRTIO_BLK_F_FLUSH;
+
+	if (disk->read_only)
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	if (blk_disk_can_discard(disk))
+		features |= 1ULL << VIRTIO_BLK_F_DISCARD;
+	if (blk_disk_can_write_zeroes(disk))
+		features |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+	return features;
+}
+
+void blk_disk_config(const struct blk_disk *disk, uint16_t nr_queues,
+		     struct virtio_blk_config *config)
+{
+	memset(config, 0, sizeof(*config));
+	config->capacity = htole64(blk_disk_size(disk) / 512);
+	config->seg_max = htole32(VQ_MAX_SEGMENTS - 2);	/* header and status take two */
+	config->blk_size = htole32(512);
+	config->num_queues = htole16(nr_queues);
+	if (blk_disk_can_discard(disk)) {
+		config->max_discard_sectors = htole32(UINT32_MAX);
+		config->max_discard_seg = htole32(1);
+		config->discard_sector_alignment = htole32(1);
+	}
+	if (blk_disk_can_write_zeroes(disk)) {
+		config->max_write_zeroes_sectors = htole32(UINT32_MAX);
+		config->max_write_zeroes_seg = htole32(1);
+		config->write_zeroes_may_unmap = 1;
+	}
 }

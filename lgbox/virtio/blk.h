@@ -16,24 +16,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/virtio_blk.h>	/* request types, status codes, config layout */
 
 #include "../lib/blkfile.h"
 #include "virtqueue.h"
 
 #define BLK_OVERLAY_CLUSTER	4096ULL
-
-#define VIRTIO_BLK_T_IN			0
-#define VIRTIO_BLK_T_OUT		1
-#define VIRTIO_BLK_T_FLUSH		4
-#define VIRTIO_BLK_T_GET_ID		8
-#define VIRTIO_BLK_T_DISCARD		11
-#define VIRTIO_BLK_T_WRITE_ZEROES	13
-
-#define VIRTIO_BLK_S_OK		0
-#define VIRTIO_BLK_S_IOERR	1
-#define VIRTIO_BLK_S_UNSUPP	2
-
-#define VIRTIO_BLK_ID_BYTES	20
 
 struct blk_disk {
 	struct blkfile image;
@@ -57,5 +45,14 @@ bool blk_disk_can_write_zeroes(const struct blk_disk *disk);
  * used length to report.  A chain too short for header and status gets 0.
  */
 uint32_t blk_execute(struct blk_disk *disk, const struct vq_chain *chain);
+
+/*
+ * What a virtio-blk device on this disk offers, whatever carries it: the
+ * device's feature bits (a transport adds its own) and its config space,
+ * little-endian, for nr_queues request queues.
+ */
+uint64_t blk_disk_features(const struct blk_disk *disk);
+void blk_disk_config(const struct blk_disk *disk, uint16_t nr_queues,
+		     struct virtio_blk_config *config);
 
 #endif /* LGBOX_VIRTIO_BLK_H */

@@ -10,34 +10,7 @@
 #include "blk.h"
 #include "devices.h"
 
-#define VIRTIO_BLK_F_SEG_MAX		2
-#define VIRTIO_BLK_F_RO			5
-#define VIRTIO_BLK_F_BLK_SIZE		6
-#define VIRTIO_BLK_F_FLUSH		9
-#define VIRTIO_BLK_F_DISCARD		13
-#define VIRTIO_BLK_F_WRITE_ZEROES	14
-
 #define QUEUE_SIZE	128
-
-/* virtio 1.x 5.2.4, up to the write-zeroes fields. */
-struct virtio_blk_config {
-	uint64_t capacity;		/* 512-byte sectors */
-	uint32_t size_max;
-	uint32_t seg_max;
-	uint8_t geometry[4];
-	uint32_t blk_size;
-	uint8_t topology[8];
-	uint8_t writeback;
-	uint8_t unused0;
-	uint16_t num_queues;
-	uint32_t max_discard_sectors;
-	uint32_t max_discard_seg;
-	uint32_t discard_sector_alignment;
-	uint32_t max_write_zeroes_sectors;
-	uint32_t max_write_zeroes_seg;
-	uint8_t write_zeroes_may_unmap;
-	uint8_t unused1[3];
-} __attribute__((packed));
 
 struct vblk {
 	struct virtio_dev dev;
@@ -81,26 +54,8 @@ struct virtio_dev *virtio_blk_create(const struct guest_mem *mem, struct blk_dis
 	if (serial)
 		strncpy(disk->serial, serial, VIRTIO_BLK_ID_BYTES);
 	c = &b->config;
-	c->capacity = blk_disk_size(disk) / 512;
-	c->seg_max = VQ_MAX_SEGMENTS - 2;	/* header and status take two */
-	c->blk_size = 512;
-	c->num_queues = 1;
-	b->dev.features = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
-			  1ULL << VIRTIO_BLK_F_FLUSH;
-	if (disk->read_only)
-		b->dev.features |= 1ULL << VIRTIO_BLK_F_RO;
-	if (blk_disk_can_discard(disk)) {
-		b->dev.features |= 1ULL << VIRTIO_BLK_F_DISCARD;
-		c->max_discard_sectors = UINT32_MAX;
-		c->max_discard_seg = 1;
-		c->discard_sector_alignment = 1;
-	}
-	if (blk_disk_can_write_zeroes(disk)) {
-		b->dev.features |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
-		c->max_write_zeroes_sectors = UINT32_MAX;
-		c->max_write_zeroes_seg = 1;
-		c->write_zeroes_may_unmap = 1;
-	}
+	blk_disk_config(disk, 1, c);
+	b->dev.features = blk_disk_features(disk);
 	b->dev.config = (uint8_t *)c;
 	b->dev.config_len = sizeof(*c);
 	return &b->dev;
