@@ -183,7 +183,7 @@ static int block_export_main(int argc, char **argv)
 	struct export exp = { 0 };
 	struct server server = { .exp = &exp };
 	const char *failed_file;
-	int ready_fd = -1, err;
+	int err;
 
 	err = parse_options(argc, argv, &o);
 	if (err)
@@ -200,8 +200,7 @@ static int block_export_main(int argc, char **argv)
 		return 1;
 	server_block_signals();
 	if (o.daemon) {
-		ready_fd = daemon_start();
-		if (ready_fd < 0)
+		if (daemon_start(o.log) < 0)
 			return 1;
 		/* the image and sockets are open; nothing else is relative */
 		if (chdir("/") < 0)
@@ -210,8 +209,7 @@ static int block_export_main(int argc, char **argv)
 	if (o.pidfile && write_pid_file(o.pidfile, getpid()) < 0)
 		return 1;
 	announce(&server, &o);
-	if (ready_fd >= 0)
-		daemon_ready(ready_fd, o.log);
+	daemon_ready();
 	err = server_run(&server);
 	if (o.pidfile)
 		unlink(o.pidfile);

@@ -158,7 +158,7 @@ static int launch_main(int argc, char **argv)
 	}
 	if (opts.dry_run)
 		return dry_run(&opts);
-	if (opts.daemon ? launch_daemonize(opts.log) < 0 :
+	if (opts.daemon ? daemon_start(opts.log) < 0 :
 	    opts.log && log_to_file(opts.log) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	if (opts.pidfile && write_pid_file(opts.pidfile, getpid()) < 0)

@@ -19,12 +19,7 @@
 #include <unistd.h>
 
 #include "../lgbox.h"
-#include "../lib/daemon.h"
 #include "rundir.h"
-
-/* --daemon: the fd that releases the waiting parent, and where messages go next. */
-static int daemon_ready_fd = -1;
-static const char *daemon_log;
 
 static int write_file_atomically(const char *dir, const char *name, const char *text)
 {
@@ -131,10 +126,6 @@ void rundir_set_state(const char *dir, const char *state)
 	snprintf(text, sizeof(text), "%s\n", state);
 	if (dir && write_file_atomically(dir, "state", text) < 0)
 		lgbox_warn_errno("cannot write %s/state", dir);
-	if (!strcmp(state, "running") && daemon_ready_fd >= 0) {
-		daemon_ready(daemon_ready_fd, daemon_log);
-		daemon_ready_fd = -1;
-	}
 }
 
 void rundir_remove(const char *dir)
@@ -148,11 +139,4 @@ void rundir_remove(const char *dir)
 		unlink(path);
 	}
 	rmdir(dir);
-}
-
-int launch_daemonize(const char *log)
-{
-	daemon_ready_fd = daemon_start();
-	daemon_log = log;
-	return daemon_ready_fd < 0 ? -1 : 0;
 }

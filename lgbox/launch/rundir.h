@@ -1,6 +1,6 @@
 /*
  * rundir.h - per-guest run directories (rundir.c), shared by launch, list
- * and stop, and launch's --daemon.
+ * and stop.
  */
 #ifndef LGBOX_LAUNCH_RUNDIR_H
 #define LGBOX_LAUNCH_RUNDIR_H
@@ -14,7 +14,7 @@
 /* Makes RUN_DIR/NAME with pid, state=starting, memory; dir gets its path. */
 int rundir_create(const char *run_dir, const char *name, uint64_t memory,
 		  char *dir, size_t dir_size);
-/* Writes state (starting|running|stopping); "running" also releases --daemon's parent. */
+/* Writes state (starting|running|stopping). */
 void rundir_set_state(const char *dir, const char *state);
 void rundir_remove(const char *dir);
 
@@ -22,11 +22,5 @@ void rundir_remove(const char *dir);
 long rundir_read_pid(const char *dir);
 bool rundir_is_live(const char *dir);
 int rundir_read_word(const char *dir, const char *name, char *buf, size_t size);
-
-/*
- * --daemon: fork; the parent exits when the guest runs (0) or setup fails
- * (1).  Once the guest runs, the daemon's messages go to LOG (NULL: nowhere).
- */
-int launch_daemonize(const char *log);
 
 #endif /* LGBOX_LAUNCH_RUNDIR_H */

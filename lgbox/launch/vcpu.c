@@ -26,6 +26,7 @@
 #include "../lgbox.h"
 #include "../lib/guest_image.h"
 #include "launch.h"
+#include "../lib/daemon.h"
 #include "rundir.h"
 #include "lguest_dev.h"
 #include "vcpu.h"
@@ -379,6 +380,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
 	rundir_set_state(rundir, "running");
+	daemon_ready();		/* --daemon: the starter may go on now */
 	fate = run_loop(lguest_fd, opts, devs, rundir);
 	/* The boot is over: its grace timer and stop requests with it. */
 	disarm_grace_timer();

@@ -6,9 +6,11 @@
  * "lgbox launch --daemon ... && next-step" only goes on when the guest runs,
  * and a start-up error still reaches the starter's stderr.  Only then does the
  * child's stderr go away: to the --log file if there is one, else /dev/null.
+ * One daemon per process, so the pending readiness is kept here.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,7 +18,11 @@
 #include "../lgbox.h"
 #include "daemon.h"
 
-int daemon_start(void)
+static int ready_fd = -1;	/* releases the waiting parent */
+static const char *ready_log;	/* where stderr goes from then on */
+static bool stderr_is_log;	/* log_to_file() already ran */
+
+int daemon_start(const char *log)
 {
 	int ready[2], devnull;
 	char byte;
@@ -43,7 +49,9 @@ int daemon_start(void)
 		dup2(devnull, STDOUT_FILENO);
 		close(devnull);
 	}
-	return ready[1];
+	ready_fd = ready[1];
+	ready_log = log;
+	return 0;
 }
 
 int log_to_file(const char *path)
@@ -56,19 +64,23 @@ int log_to_file(const char *path)
 	}
 	dup2(fd, STDERR_FILENO);
 	close(fd);
+	stderr_is_log = true;
 	return 0;
 }
 
-void daemon_ready(int ready_fd, const char *log)
+void daemon_ready(void)
 {
 	int devnull;
 
-	if (log && log_to_file(log) < 0)
-		log = NULL;
+	if (ready_fd < 0)
+		return;
+	if (!stderr_is_log && ready_log)
+		log_to_file(ready_log);
 	if (write(ready_fd, "", 1) != 1)
 		lgbox_warn_errno("cannot tell the starting process that the daemon is ready");
 	close(ready_fd);
-	if (!log) {
+	ready_fd = -1;
+	if (!stderr_is_log) {
 		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (devnull >= 0) {
 			dup2(devnull, STDERR_FILENO);

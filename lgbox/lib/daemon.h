@@ -8,17 +8,18 @@
 /*
  * Forks.  The parent waits and exits 0 once the child calls daemon_ready(),
  * or 1 if the child dies first (its messages went to the shared stderr).  The
- * child gets its own session, stdin/stdout on /dev/null, and this returns the
- * readiness fd to hand to daemon_ready(); -1 (message printed) on failure.
+ * child gets its own session and stdin/stdout on /dev/null, and returns 0;
+ * -1 (message printed) on failure.  LOG (or NULL) is where the child's
+ * messages go once it is ready, unless log_to_file() already sent them.
  */
-int daemon_start(void);
+int daemon_start(const char *log);
 /* Appends stderr to PATH from now on; 0, or -1 (message on the old stderr). */
 int log_to_file(const char *path);
 /*
- * Releases the parent; from then on stderr goes to the log file LOG, or to
- * /dev/null when LOG is NULL (or cannot be opened: that is reported first).
+ * Releases daemon_start()'s parent and sends stderr to the log, or to
+ * /dev/null without one; does nothing when no parent waits.
  */
-void daemon_ready(int ready_fd, const char *log);
+void daemon_ready(void);
 /* Writes PID and a newline to PATH; 0, or -1 (message printed). */
 int write_pid_file(const char *path, long pid);
 
