@@ -18,8 +18,8 @@ guest/native:
                       its "lgbox guest ready" banner (and shell prompt); guest only
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
-read.  While the guest measures, the host does nothing but wait, blocked, so that host
-work does not take the one emulated CPU from it.  A workload that fails or never finishes
+read.  While the guest measures, the host does nothing but wait, blocked (see
+guestconsole.in_guest), so that host work does not take the one emulated CPU from it.  A workload that fails or never finishes
 in the guest (a guest crash is a hypervisor bug) is printed as FAILED with the guest's
 console; the exit status is then 1.
 Environment: O (output directory, default output).
@@ -36,7 +36,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
-from guestconsole import GUEST_CONFIG, start_guest  # noqa: E402
+from guestconsole import GUEST_CONFIG, in_guest, start_guest  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
 GUEST = "bench"
@@ -82,32 +82,6 @@ def console_has(box, text, timeout, poll):
     return False
 
 
-def run_in_guest(box, command, timeout=WORKLOAD_TIMEOUT):
-    """Type COMMAND on the guest's console: (whether it ended within TIMEOUT seconds, its
-    output and whatever console-attach said).  guestconsole.in_guest attaches again every
-    second or so until a slow command's end marker shows, and each attach would slow the
-    guest down; here the appliance's shell waits for the marker blocked on a fifo fed by
-    one console-attach, so the host does nothing while a workload runs.  The markers are
-    split by '' so that the echoed command line never matches them."""
-    run_in_guest.calls += 1
-    tag = f"@@bench{run_in_guest.calls}"
-    typed, fifo = f"/tmp/{GUEST}.typed", f"/tmp/{GUEST}.fifo"
-    # The shell's read, unlike sed or grep, takes no line beyond the end marker (the prompt
-    # after it has no newline).  No child of the shell may end while it opens the fifo (the
-    # signal would fail the open): hence no echo pipeline, and wait after kill.
-    _, out = box.run(f"printf '%s\\n' \"echo {tag}''S; {command}; echo {tag}''E\" >{typed}; "
-                     f"rm -f {fifo}; mkfifo {fifo}; "
-                     f"lgbox console-attach -q --drain {timeout} {GUEST} <{typed} >{fifo} & "
-                     f"on=; while read -r line; do case $line in "
-                     f"*{tag}E*) echo {tag}''E; break ;; *{tag}S*) on=1 ;; "
-                     f"*) [ -z \"$on\" ] || echo \"$line\" ;; esac; done <{fifo}; "
-                     f"kill $! 2>/dev/null; wait $!; rm -f {fifo} {typed}", timeout + 30)
-    return f"{tag}E" in out, out.replace("\r", "")
-
-
-run_in_guest.calls = 0
-
-
 def guest_trouble(box):
     """What the launcher said and the end of the guest's console, for a failed figure."""
     _, out = box.run(f"echo \"launcher exit status: $(cat /tmp/{GUEST}.rc 2>/dev/null ||"
@@ -132,8 +106,7 @@ def launch_guest(box):
     before lgbox launch, to the banner, or None if it never came.  The banner's time is
     the console log's modification time, as the banner and the shell's greeting and prompt
     right after it are the guest's last output: so the host looks for the banner only
-    every few seconds, and each look (a process switch on the host) costs the booting guest
-    much time."""
+    every few seconds, as each look takes the one emulated CPU from the booting guest."""
     config = GUEST_CONFIG.format(name=GUEST, cmdline="console=hvc0")
     start_guest(box, GUEST, config + f"console = log:{CONSOLE_LOG}\n")
     if not console_has(box, READY_LINE, 300, poll=3):
@@ -170,13 +143,13 @@ def guest_figures(box):
     commands += [(name, f"lgbox-workload {args} 2>&1", partial(figure, name))
                  for name, args, _ in WORKLOADS]
     for name, command, parse in commands:
-        ended, out = run_in_guest(box, command)
-        figures[name] = parse(out) if ended else None
+        out = in_guest(box, GUEST, command, WORKLOAD_TIMEOUT)
+        figures[name] = parse(out) if out is not None else None
         if figures[name] is None:
             figures[name] = (FAILED, "-")
             return figures, launch_ready, (f"{command} in the guest: "
-                                           f"{'no figure' if ended else 'no end marker'}; "
-                                           f"the host side said:\n{out}\n" + guest_trouble(box))
+                                           f"{'no end marker' if out is None else 'no figure'}"
+                                           f"; it printed:\n{out}\n" + guest_trouble(box))
     return figures, launch_ready, ""
 
 
@@ -221,7 +194,7 @@ def main():
         return 1
     log = os.path.join(OUT, "bench", "guest-native.console.log")
     try:
-        with Appliance(out=OUT, log_path=log, cmdline=["lgbox.guests=none"]) as box:
+        with Appliance(out=OUT, log_path=log) as box:    # no fixed guests: lgbox.guests=none
             native = native_figures(box)
             guest, launch_ready, trouble = guest_figures(box)
             _, oops = box.run("dmesg | grep -e WARNING -e BUG -e Oops "

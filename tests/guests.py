@@ -100,7 +100,7 @@ def guest_write(box, name):
     """The guest writes a random MiB to its disk and syncs; the data's sha256 or None."""
     out = in_guest(box, name, f"dd if=/dev/urandom of=/tmp/block bs=1M count=1 2>/dev/null; "
                    f"dd if=/tmp/block of=/dev/vda bs=1M seek={GUEST_BLOCK} conv=fsync "
-                   f"2>/dev/null && sync && sha256sum /tmp/block", timeout=120, drain=10)
+                   f"2>/dev/null && sync && sha256sum /tmp/block", timeout=120)
     return sha256(out)
 
 

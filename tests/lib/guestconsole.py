@@ -32,27 +32,30 @@ def start_guest(box, name, config):
             f"echo $? >/tmp/{name}.rc) </dev/null >/dev/null 2>&1 & true")
 
 
-def in_guest(box, name, command, timeout=60, drain=3):
-    """Run a shell command on NAME's console; its output, or None if the end marker did not
-    come back within TIMEOUT seconds.  The command is sent with one console-attach, which
-    returns once the console has been quiet for DRAIN seconds; a slower command is waited
-    for by attaching again (each attach replays the recent output) until its end marker
-    shows.  Each call has its own marker number, so the replay of earlier output never
-    answers for it, and the markers are split by '' so that the echoed command line never
-    matches."""
+def in_guest(box, name, command, timeout=60):
+    """Run a shell command on NAME's console; its output, or None if its end marker did not
+    come back within TIMEOUT seconds (or the guest closed its console first).
+
+    One console-attach types the command and feeds a fifo; the appliance's shell reads the
+    fifo line by line, blocked, until the end marker, so the host does nothing while the
+    guest works (and slow commands are waited for, silent or not).  The shell's read, unlike
+    sed or grep, takes no line beyond the end marker (the prompt after it has no newline).
+    No child of the shell may end while it opens the fifo (the signal would fail the open):
+    hence no echo pipeline, and wait after kill.  Each call has its own marker number, so
+    the replay of earlier output never answers for it, and the markers are split by '' so
+    that the echoed command line never matches them."""
     in_guest.calls += 1
     tag = f"@@{in_guest.calls}"
-    answer = re.compile(tag + r"S\r?\n(.*?)" + tag + "E", re.S)
-    deadline = time.monotonic() + timeout
-    status, out = box.run(f"echo \"echo {tag}''S; {command}; echo {tag}''E\" | "
-                          f"lgbox console-attach -q --drain {drain} {name}", timeout)
-    found = answer.findall(out)
-    while status == 0 and not found and time.monotonic() < deadline:
-        time.sleep(1)
-        status, out = box.run(f"lgbox console-attach -q --drain 1 {name} </dev/null",
-                              timeout)
-        found = answer.findall(out)
-    return found[-1].replace("\r", "") if status == 0 and found else None
+    typed, fifo = f"/tmp/{name}.typed", f"/tmp/{name}.fifo"
+    _, out = box.run(f"printf '%s\\n' \"echo {tag}''S; {command}; echo {tag}''E\" >{typed}; "
+                     f"rm -f {fifo}; mkfifo {fifo}; "
+                     f"lgbox console-attach -q --drain {timeout} {name} <{typed} >{fifo} & "
+                     f"on=; while read -r line; do case $line in "
+                     f"*{tag}E*) echo {tag}''E; break ;; *{tag}S*) on=1 ;; "
+                     f"*) [ -z \"$on\" ] || echo \"$line\" ;; esac; done <{fifo}; "
+                     f"kill $! 2>/dev/null; wait $!; rm -f {fifo} {typed}", timeout + 30)
+    out = out.replace("\r", "")
+    return out[:out.rindex(f"{tag}E")] if f"{tag}E" in out else None
 
 
 in_guest.calls = 0
