@@ -16,17 +16,14 @@
 set -u
 cd "$(dirname "$0")/.."
 O=${O:-output}
-failures=0
+. tests/lib/setup.sh
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
 check() { # check NAME WHY COMMAND...: PASS if COMMAND succeeds
 	name=$1 why=$2
 	shift 2
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
-. tests/lib/setup.sh
 need_tools tmux:tmux python3:python3 pgrep:procps
 work=$(mktemp -d /tmp/lgbox-console-test.XXXXXX)
 find_lgbox "$work" CONSOLE_ATTACH

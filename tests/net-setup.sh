@@ -16,10 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 O=${O:-output}
-failures=0
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
 # check NAME WANT GOT: PASS when the two strings are equal
 check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "wanted '$2', got '$3'"; fi

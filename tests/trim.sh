@@ -10,10 +10,7 @@ set -uo pipefail
 
 O=$(realpath -m "${O:-output}")
 trim=$O/trim
-failed=0
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; failed=1; }
+. "$(dirname "$0")/lib/setup.sh"
 
 # config_value CONFIG SYMBOL: y, a value, or n when unset/absent
 config_value() {
@@ -71,4 +68,4 @@ else
 		fail "lgbox --list: launch kept" "the minimal lgbox lists only: $(echo $trimmed_applets)"
 	fi
 fi
-exit $failed
+[ "$failures" -eq 0 ]

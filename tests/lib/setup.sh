@@ -1,9 +1,15 @@
 # setup.sh: setup shared by the shell system tests (sourced, not run).
 #
+#   pass NAME, fail NAME WHY    report one case (tests/run counts the lines); $failures
+#                               counts the failed ones, for the script's exit status
 #   need_tools CMD:PACKAGE...   install the Debian package of each missing command, or
 #                               print "FAIL: setup: ..." and exit 1
 #   find_lgbox WORK SYMBOL      set LGBOX to the lgbox the top-level make built, or build one
 #                               with just CONFIG_LGBOX_SYMBOL into WORK (host compiler)
+
+failures=0
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
 
 need_tools() {
 	local tool
