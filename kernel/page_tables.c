@@ -174,11 +174,6 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 	return 0;
 }
 
-static u64 *alloc_shadow_table(void)
-{
-	return (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-}
-
 /*
  * Frees a shadow table of the given level and the tables below it.  Shadow
  * leaves are always 4 KiB PTEs, so every present entry above level 1 is a
@@ -265,7 +260,7 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 
 			if (!create)
 				return NULL;
-			next = alloc_shadow_table();
+			next = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 			if (!next)
 				return NULL;
 			*entry = __pa(next) | SHADOW_TABLE;
