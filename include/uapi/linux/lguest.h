@@ -288,6 +288,13 @@ struct lguest_iret_frame {
  */
 #define LGUEST_NR_IRQS			64
 #define LGUEST_IRQ_TIMER		0
+/*
+ * The virtual power button: a launcher that wants the guest to shut down
+ * in order (sync its disks, stop its services, then LHCALL_SHUTDOWN) raises
+ * this line.  A guest that does not know it leaves it masked and must be
+ * stopped by other means; the launcher gives it a grace time, then ends it.
+ */
+#define LGUEST_IRQ_POWER_BUTTON		63
 #define LGUEST_UPCALL_VECTOR		0xf3
 
 #define LGUEST_IF_FLAG			0x200	/* X86_EFLAGS_IF */
