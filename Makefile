@@ -55,7 +55,7 @@ DEFCONFIGS := $(sort $(patsubst board/%/defconfig,%_defconfig,$(wildcard board/*
 
 # Goals that work without a .config (or make one); any other goal reads $(CONFIG) first.
 NO_CONFIG_GOALS := menuconfig %_defconfig savedefconfig olddefconfig list-defconfigs help \
-	clean distclean packages
+	clean distclean packages packages-% test-fresh
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 # Included, so make brings it up to date (and restarts) before anything else.
 -include $(CONFIG)
@@ -63,7 +63,11 @@ endif
 
 .PHONY: packages
 packages:
-	$(Q)$(SUPPORT)/inputs.sh packages
+	$(Q)$(SUPPORT)/inputs.sh packages build
+
+# what running, testing and benchmarking need beyond the build (support/inputs.sh lists them)
+packages-%:
+	$(Q)$(SUPPORT)/inputs.sh packages $*
 
 # The lgbox applet menu comes from lgbox/ itself and must exist before any kconfig tool runs.
 $(APPLETS_KCONFIG): FORCE | packages
@@ -413,12 +417,12 @@ RUN_ENV = LGBOX_IMAGES=$(IMAGES) LGBOX_MEMORY=$(CONFIG_BOARD_MEMORY_MB) \
 	LGBOX_CMDLINE='$(call qstrip,$(CONFIG_BOARD_CMDLINE))'
 
 .PHONY: run test
-run: all
+run: all packages-run
 	$(call step,RUN,$(BOARD_DIR)/run (serial console here; Ctrl-A x quits QEMU))
 	$(Q)$(RUN_ENV) $(BOARD_DIR)/run
 
 # unit and system tests both run even when the other fails; either failing fails the target
-test: all
+test: all packages-test
 	$(Q)status=0; \
 	if [ -f lgbox/Makefile ]; then \
 		$(MAKE) --no-print-directory -C lgbox test || status=1; \
@@ -427,10 +431,17 @@ test: all
 	[ $$status = 0 ] || echo "lgbox build: make test: some tests failed (FAIL lines above)" >&2; \
 	exit $$status
 
+# make test and make run again, in a clean Debian root made on the spot from a clone of
+# FRESH_REV (default HEAD): what a fresh machine does with the README's two commands
+FRESH_REV ?= HEAD
+.PHONY: test-fresh
+test-fresh: packages-fresh
+	$(Q)$(SUPPORT)/test-fresh.sh $(O)/fresh $(FRESH_REV)
+
 # Benchmarks print figures (ratios against native, measured in the same run); they
 # assert nothing.  Each bench/*.sh and bench/*.py says what it measures.
 .PHONY: bench
-bench: all
+bench: all packages-bench
 	$(Q)for b in bench/*.sh bench/*.py; do \
 		printf '  %-8s %s\n' BENCH "$$b"; \
 		O=$(O) $$b || echo "lgbox build: $$b failed" >&2; \
@@ -461,11 +472,14 @@ help:
 	@echo '  linux               the kernel (bzImage); linux-config, linux-headers: parts of it'
 	@echo '  busybox, lgbox, lg  BusyBox, the lgbox multicall binary, the lg.ko module'
 	@echo '  images              same as all'
-	@echo '  packages            install missing Debian packages, check pinned versions'
+	@echo '  packages            install missing Debian packages of the build, check pins'
+	@echo '  packages-GROUP      the same for GROUP run, test, bench or fresh'
 	@echo
 	@echo 'Using:'
 	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits)'
 	@echo '  test                build, run lgbox unit tests and tests/*.sh|*.py (tests/run)'
+	@echo '  test-fresh          make test and make run in a clean Debian root (mmdebstrap)'
+	@echo '                      from a clone of FRESH_REV (default HEAD); as root'
 	@echo '  bench               build, run the benchmarks in bench/ (figures, no assertions)'
 	@echo '  clean               remove build trees and images, keep .config'
 	@echo '  distclean           remove the whole output directory'

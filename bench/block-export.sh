@@ -24,9 +24,14 @@ SIZE_MB=${SIZE_MB:-256}
 ROUNDS=${ROUNDS:-3}
 VHOST_ROUNDS=${VHOST_ROUNDS:-1}
 
+# make bench installs these (support/inputs.sh, groups build and bench)
 for tool in qemu-img:qemu-utils qemu-storage-daemon:qemu-system-x86 nbdcopy:libnbd-bin bc:bc \
-	cpio:cpio; do
-	command -v "${tool%%:*}" >/dev/null || apt-get install -y -q "${tool#*:}" >/dev/null
+	cpio:cpio busybox:busybox-static; do
+	command -v "${tool%%:*}" >/dev/null || {
+		echo "bench/block-export.sh: ${tool%%:*} is missing: run make packages-bench as root" \
+			"(or apt-get install ${tool#*:})" >&2
+		exit 1
+	}
 done
 [ -x "$LGBOX" ] || { echo "bench/block-export.sh: no lgbox binary at $LGBOX (build it or set LGBOX=)" >&2; exit 1; }
 
@@ -148,9 +153,6 @@ done
 if [ ! -f "$BZIMAGE" ]; then
 	echo "vhost-user-blk: skipped, no appliance kernel at $BZIMAGE (build it or set BZIMAGE=)"
 	exit 0
-fi
-if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed"; then
-	apt-get install -y -q busybox-static >/dev/null
 fi
 VM_MB=$SIZE_MB
 VM_OPS=4000

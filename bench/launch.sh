@@ -8,13 +8,17 @@
 #     the peak RSS of launch --dry-run with a tiny kernel (the launcher's
 #     own baseline: binary, stacks, buffers), said as such;
 #  3. virtio-blk throughput of the device model against the raw file.
-# Usage: bench/launch.sh [OUTDIR]   (KHDR=, CC= as for make -C lgbox)
+# Usage: bench/launch.sh [OUTDIR]   (O=, KHDR=, CC= as for make -C lgbox; musl has no
+# kernel headers of its own, so KHDR defaults to the ones the build installed in $O)
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$top/output/bench-launch}
+O=${O:-$top/output}
+out=${1:-$O/bench-launch}
 CC=${CC:-musl-gcc}
+KHDR=${KHDR:-$O/build/linux-headers/include}
+[ -d "$KHDR/linux" ] || { echo "bench/launch.sh: no kernel headers in $KHDR (run make first)" >&2; exit 1; }
 mkdir -p "$out"
-khdr=${KHDR:+KHDR=$KHDR}
+khdr="KHDR=$(cd "$KHDR" && pwd)"
 
 kib() { echo $(( ($(stat -c %s "$1") + 1023) / 1024 )); }
 

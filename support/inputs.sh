@@ -2,7 +2,8 @@
 # inputs.sh: make sure the pinned inputs of the appliance build are present and are the ones
 # recorded in inputs.lock, installing or downloading what is missing.
 #
-#   inputs.sh packages           install missing host packages, check pinned package versions
+#   inputs.sh packages [GROUP]...  install the missing Debian packages of GROUPs (default:
+#                                build), check pinned package versions
 #   inputs.sh fetch NAME DLDIR   download source NAME into DLDIR if needed, then verify it
 #   inputs.sh path NAME DLDIR    print the path of NAME's first source file (verifies it first)
 #
@@ -15,10 +16,21 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 lock=$top/inputs.lock
 debian_src_line="deb-src http://deb.debian.org/debian bookworm main"
 
-# Everything the build and the tests run, by Debian package name.
-host_packages="make gcc libc6-dev bc bison flex libelf-dev perl patch cpio gzip xz-utils
-zstd bzip2 ccache dpkg-dev apt python3 musl-tools kconfig-frontends u-boot-tools u-boot-qemu
-qemu-system-x86 linux-source-6.1 device-tree-compiler"
+# Everything the build, the tests and the benchmarks run, by Debian package name, in the
+# groups a make target asks for: build (every target), run (make run), test (make test),
+# bench (make bench) and fresh (make test-fresh).  A program a step runs that is in no group
+# is a bug that only shows on a fresh machine: make test-fresh finds it.
+packages_build="make gcc libc6-dev bc bison flex libelf-dev perl patch cpio gzip xz-utils
+zstd bzip2 rsync ccache dpkg-dev apt python3 musl-tools kconfig-frontends u-boot-tools
+linux-source-6.1 device-tree-compiler"
+packages_run="qemu-system-x86 u-boot-qemu"
+# iproute2: ip netns, jq: ip -j output, iputils-ping, tmux: console-attach on a tty,
+# procps: pgrep, qemu-utils and libnbd-bin: qemu-img/qemu-io and nbdinfo/nbdcopy against
+# block-export, busybox-static: the VM initramfs of the vhost-user test
+packages_test="$packages_run iproute2 jq iputils-ping tmux procps qemu-utils
+libnbd-bin busybox-static util-linux"
+packages_bench="$packages_run qemu-utils libnbd-bin busybox-static"
+packages_fresh="mmdebstrap git util-linux"
 
 die() {
 	echo "lgbox build: $*" >&2
@@ -37,10 +49,16 @@ pinned_version() {
 	awk -v p="$1" '$1 == "deb" && $2 == p { print $3 }' "$lock"
 }
 
+# ensure_packages GROUP...: install what the groups list and the machine lacks
 ensure_packages() {
-	local pkg have pin mismatch missing=() wrong=()
+	local group list pkg have pin mismatch wanted="" missing=() wrong=()
 
-	for pkg in $host_packages; do
+	for group in "${@:-build}"; do
+		list=packages_$group
+		[ -n "${!list+set}" ] || die "inputs.sh: no package group '$group'"
+		wanted="$wanted ${!list}"
+	done
+	for pkg in $(printf '%s\n' $wanted | sort -u); do
 		have=$(installed_version "$pkg")
 		pin=$(pinned_version "$pkg")
 		if [ -z "$have" ]; then
@@ -137,7 +155,8 @@ fetch() {
 
 case ${1:-} in
 packages)
-	ensure_packages
+	shift
+	ensure_packages "$@"
 	;;
 fetch)
 	fetch "$2" "$3"
@@ -148,7 +167,7 @@ path)
 	file_path "$(source_files "$2" | awk 'NR == 1 { print $2 }')" "$3"
 	;;
 *)
-	echo "usage: $0 packages | fetch NAME DLDIR | path NAME DLDIR" >&2
+	echo "usage: $0 packages [GROUP]... | fetch NAME DLDIR | path NAME DLDIR" >&2
 	exit 2
 	;;
 esac

@@ -2,8 +2,8 @@
 #
 #   pass NAME, fail NAME WHY    report one case (tests/run counts the lines); $failures
 #                               counts the failed ones, for the script's exit status
-#   need_tools CMD:PACKAGE...   install the Debian package of each missing command, or
-#                               print "FAIL: setup: ..." and exit 1
+#   need_tools CMD:PACKAGE...   check that each command is there (make test installs them
+#                               with support/inputs.sh); else "FAIL: setup: ..." and exit 1
 #   find_lgbox WORK SYMBOL      set LGBOX to the lgbox the top-level make built, or build one
 #                               with just CONFIG_LGBOX_SYMBOL into WORK (host compiler)
 
@@ -14,8 +14,11 @@ fail() { echo "FAIL: $1: $2"; failures=$((failures + 1)); }
 need_tools() {
 	local tool
 	for tool in "$@"; do
-		command -v "${tool%%:*}" >/dev/null || apt-get install -y -q "${tool#*:}" >/dev/null ||
-			{ echo "FAIL: setup: ${tool%%:*} is missing and apt-get could not install ${tool#*:}"; exit 1; }
+		command -v "${tool%%:*}" >/dev/null || {
+			echo "FAIL: setup: ${tool%%:*} is missing: run make packages-test as root" \
+				"(or apt-get install ${tool#*:}; support/inputs.sh should list it)"
+			exit 1
+		}
 	done
 }
 
