@@ -49,7 +49,9 @@ all:
 # Configuration
 
 APPLETS_KCONFIG := $(BUILD)/lgbox/Config.in
-KCONFIG_ENV := KCONFIG_CONFIG=$(CONFIG) LGBOX_APPLETS_KCONFIG=$(APPLETS_KCONFIG)
+# kconfig-frontends writes .config through a temporary file in its working directory and
+# renames it, so it runs in $(O): an O= on another file system (a tmpfs /tmp) must work
+KCONFIG_RUN = cd $(O) && KCONFIG_CONFIG=$(CONFIG) LGBOX_APPLETS_KCONFIG=$(APPLETS_KCONFIG)
 DEFCONFIGS := $(sort $(patsubst board/%/defconfig,%_defconfig,$(wildcard board/*/defconfig)) \
 	$(notdir $(wildcard board/*/*_defconfig)))
 
@@ -85,7 +87,7 @@ $(APPLETS_KCONFIG): FORCE | packages
 $(CONFIG): Kconfig $(APPLETS_KCONFIG)
 	$(Q)if [ -f $@ ]; then \
 		printf '  %-8s %s\n' KCONFIG 'olddefconfig (Kconfig changed)'; \
-		$(KCONFIG_ENV) kconfig-conf --olddefconfig Kconfig >/dev/null; \
+		$(KCONFIG_RUN) kconfig-conf --olddefconfig $(TOPDIR)/Kconfig >/dev/null; \
 	else \
 		printf '  %-8s %s\n' KCONFIG 'no $(CONFIG): using $(DEFAULT_DEFCONFIG)'; \
 		$(MAKE) --no-print-directory O=$(O) $(DEFAULT_DEFCONFIG) >/dev/null; \
@@ -100,25 +102,27 @@ defconfig_file = $(firstword $(wildcard board/$(1:_defconfig=)/defconfig board/*
 		"(known: $(DEFCONFIGS))" >&2; exit 1)
 	$(call step,KCONFIG,$@ -> $(CONFIG))
 	$(Q)mkdir -p $(O)
-	$(Q)$(KCONFIG_ENV) kconfig-conf --defconfig=$(call defconfig_file,$@) Kconfig >/dev/null
+	$(Q)$(KCONFIG_RUN) kconfig-conf --defconfig=$(TOPDIR)/$(call defconfig_file,$@) \
+		$(TOPDIR)/Kconfig >/dev/null
 
 .PHONY: menuconfig olddefconfig savedefconfig list-defconfigs
 menuconfig: $(APPLETS_KCONFIG)
 	$(Q)mkdir -p $(O)
-	$(Q)$(KCONFIG_ENV) kconfig-mconf Kconfig
+	$(Q)$(KCONFIG_RUN) kconfig-mconf $(TOPDIR)/Kconfig
 
 need_config = test -f $(CONFIG) || \
 	{ echo "lgbox build: no $(CONFIG) (run make <board>_defconfig)" >&2; exit 1; }
 
 olddefconfig: $(APPLETS_KCONFIG)
 	$(Q)$(need_config)
-	$(Q)$(KCONFIG_ENV) kconfig-conf --olddefconfig Kconfig >/dev/null
+	$(Q)$(KCONFIG_RUN) kconfig-conf --olddefconfig $(TOPDIR)/Kconfig >/dev/null
 
 # savedefconfig writes $(O)/defconfig, or DEFCONFIG=file (e.g. the board's own defconfig)
 DEFCONFIG ?= $(O)/defconfig
 savedefconfig: $(APPLETS_KCONFIG)
 	$(Q)$(need_config)
-	$(Q)$(KCONFIG_ENV) kconfig-conf --savedefconfig=$(DEFCONFIG) Kconfig >/dev/null
+	$(Q)$(KCONFIG_RUN) kconfig-conf --savedefconfig=$(abspath $(DEFCONFIG)) \
+		$(TOPDIR)/Kconfig >/dev/null
 	$(call step,SAVE,$(DEFCONFIG))
 
 list-defconfigs:

@@ -68,6 +68,8 @@ in_root() {
 	unshare --mount --propagation private -- /bin/sh -c '
 		set -e
 		r=$1 cache=$2
+		# a machine'"'"'s / is a mount point (ip netns exec and unshare -m rely on it)
+		mount --bind "$r" "$r"
 		mount -t proc proc "$r/proc"
 		mount -t sysfs sysfs "$r/sys"
 		mount --rbind /dev "$r/dev"
@@ -81,9 +83,11 @@ in_root() {
 	' fresh "$root" "$ccache_dir" "cd $src && $cmd" >"$log" 2>&1
 }
 
-# missing_program LOG: the first "not found" line of a failed step, if any
+# missing_program LOG: the first line of a failed step where a shell, make, env or Python
+# could not find a program, if any
 missing_program() {
-	grep -m 1 -E '(: not found|command not found|No such file or directory)$' "$1" || true
+	grep -m 1 -E '^(/bin/)?(ba|da)?sh: ([0-9]+: )?.*(: not found|command not found)$|^(make|env|xargs)(\[[0-9]+\])?: .*No such file or directory$|FileNotFoundError: .*No such file or directory' \
+		"$1" || true
 }
 
 # step NAME COMMAND: one README command in the root; on failure, one line saying why
