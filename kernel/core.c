@@ -151,17 +151,52 @@ static int lg_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Guest memory is pinned (FOLL_LONGTERM) as the guest touches it, so it is
+ * locked memory like an mlock()ed range: it counts against the launcher's
+ * RLIMIT_MEMLOCK (unless it has CAP_IPC_LOCK) for the whole guest at once,
+ * when the guest is created.  A launcher that drops its privileges must do
+ * so after LGUEST_INIT or raise the limit first.
+ */
+static int charge_locked_memory(struct lguest *lg)
+{
+	int err = account_locked_vm(lg->mm, lg->mem_size >> PAGE_SHIFT, true);
+
+	if (!err)
+		lg->locked_pages = lg->mem_size >> PAGE_SHIFT;
+	return err;
+}
+
+/* The launcher's mm may be past its last user when the file is closed. */
+static void uncharge_locked_memory(struct lguest *lg)
+{
+	if (!lg->locked_pages || !mmget_not_zero(lg->mm))
+		return;
+	account_locked_vm(lg->mm, lg->locked_pages, false);
+	mmput(lg->mm);
+	lg->locked_pages = 0;
+}
+
+/* Undo lg_guest_create(), in either state: every pointer is reset. */
+static void lg_guest_destroy(struct lguest *lg)
+{
+	hrtimer_cancel(&lg->timer);
+	lg_shadow_free(lg);
+	lg_fpu_free(lg);
+	lg_unpin_all(lg);
+	uncharge_locked_memory(lg);
+	if (lg->switcher_mapped)
+		put_switcher_mapping(lg->mm);
+	lg->switcher_mapped = false;
+	lg->mm = NULL;
+	lg->initialized = false;
+}
+
 static int lg_release(struct inode *inode, struct file *file)
 {
 	struct lguest *lg = file->private_data;
 
-	hrtimer_cancel(&lg->timer);
-	if (lg->initialized) {
-		put_switcher_mapping(lg->mm);
-		lg_shadow_free(lg);
-		lg_fpu_free(lg);
-		lg_unpin_all(lg);
-	}
+	lg_guest_destroy(lg);
 	kfree(lg);
 	return 0;
 }
@@ -188,52 +223,78 @@ static int check_init(const struct lguest_init *in)
 	return 0;
 }
 
-static long lg_ioctl_init(struct lguest *lg, void __user *arg)
+/* Everything a guest holds in the host, made from a checked lguest_init. */
+static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 {
-	struct lguest_init in;
 	int err;
 
-	if (lg->initialized)
-		return -EBUSY;
-	if (copy_from_user(&in, arg, sizeof(in)))
-		return -EFAULT;
-	err = check_init(&in);
+	lg->mm = current->mm;
+	lg->mem_base = in->mem_base;
+	lg->mem_size = in->mem_size;
+	lg->mmio_base = in->mmio_base;
+	lg->mmio_size = in->mmio_size;
+	err = charge_locked_memory(lg);
 	if (err)
 		return err;
-
-	lg->mem_base = in.mem_base;
-	lg->mem_size = in.mem_size;
-	lg->mmio_base = in.mmio_base;
-	lg->mmio_size = in.mmio_size;
-	lg->pinned = kvcalloc(in.mem_size >> PAGE_SHIFT, sizeof(*lg->pinned),
+	lg->pinned = kvcalloc(in->mem_size >> PAGE_SHIFT, sizeof(*lg->pinned),
 			      GFP_KERNEL_ACCOUNT);
-	err = lg->pinned ? lg_shadow_init(lg) : -ENOMEM;
+	if (!lg->pinned)
+		return -ENOMEM;
+	err = lg_shadow_init(lg);
 	if (!err)
 		err = lg_fpu_init(lg);
 	if (!err)
-		err = get_switcher_mapping(current->mm);
-	if (err) {
-		lg_shadow_free(lg);
-		lg_fpu_free(lg);
-		kvfree(lg->pinned);
-		lg->pinned = NULL;
+		err = get_switcher_mapping(lg->mm);
+	if (err)
 		return err;
-	}
-	lg->mm = current->mm;
-	lg->cr3 = in.initial_cr3;
-	lg->regs.rip = in.entry;
-	lg->regs.rsp = in.initial_rsp;
-	lg->regs.rsi = in.boot_data;
+	lg->switcher_mapped = true;
+	lg->cr3 = in->initial_cr3;
+	lg->regs.rip = in->entry;
+	lg->regs.rsp = in->initial_rsp;
+	lg->regs.rsi = in->boot_data;
 	lg->regs.rflags = X86_EFLAGS_FIXED;
 	lg->initialized = true;
 	return 0;
 }
 
-/* Flags the guest may hold in rflags; IF is always on for real. */
+/*
+ * LGUEST_INIT, once per open file.  Under run_lock, so that two threads
+ * racing to create the guest (or one racing LGUEST_RUN) find it either not
+ * there or whole; a failed INIT leaves nothing behind and may be retried.
+ */
+static long lg_ioctl_init(struct lguest *lg, void __user *arg)
+{
+	struct lguest_init in;
+	int err;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	err = check_init(&in);
+	if (err)
+		return err;
+	if (mutex_lock_interruptible(&lg->run_lock))
+		return -EINTR;
+	if (lg->initialized) {
+		err = -EBUSY;
+	} else {
+		err = lg_guest_create(lg, &in);
+		if (err)
+			lg_guest_destroy(lg);
+	}
+	mutex_unlock(&lg->run_lock);
+	return err;
+}
+
+/*
+ * Flags the guest may hold in rflags; IF is always on for real, IOPL
+ * always 0.  The rest are the guest's to set, and harmless to the host:
+ * every way out of the guest ends with the host's own rflags restored
+ * (switcher_64.S).
+ */
 #define LG_GUEST_RFLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
 			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
-			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_RF | \
-			 X86_EFLAGS_AC | X86_EFLAGS_ID)
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_NT | \
+			 X86_EFLAGS_RF | X86_EFLAGS_AC | X86_EFLAGS_ID)
 
 static int handle_page_fault(struct lguest *lg, u64 cr2,
 			     struct lguest_run *run)
@@ -334,16 +395,20 @@ static long lg_ioctl_run(struct lguest *lg, void __user *arg)
 	struct lguest_run run;
 	long err;
 
-	if (!lg->initialized)
-		return -EINVAL;
-	if (current->mm != lg->mm)
-		return -EPERM;
 	if (copy_from_user(&run, arg, sizeof(run)))
 		return -EFAULT;
 	if (run.flags)
 		return -EINVAL;
 	if (mutex_lock_interruptible(&lg->run_lock))
 		return -EINTR;
+	if (!lg->initialized) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (current->mm != lg->mm) {
+		err = -EPERM;
+		goto out;
+	}
 	if (lg->death_reported) {
 		err = -ENOENT;
 		goto out;

@@ -38,6 +38,7 @@ static const char *const hcall_names[LHCALL_NR] = {
 
 static int hcall_init(struct lguest *lg, u64 gpa)
 {
+	struct lguest_shared *shared;
 	struct page *page;
 
 	if (lg->shared)
@@ -49,15 +50,17 @@ static int hcall_init(struct lguest *lg, u64 gpa)
 	page = lg_guest_page(lg, gpa);
 	if (!page)
 		return bad_args(lg, LHCALL_INIT, "cannot pin page %#llx", gpa);
-	lg->shared_page = page;
-	lg->shared = page_address(page);
-	lg->shared->tsc_khz = lg_tsc_khz;
-	lg->shared->abi_version = LGUEST_ABI_VERSION;
+	shared = page_address(page);
+	shared->tsc_khz = lg_tsc_khz;
+	shared->abi_version = LGUEST_ABI_VERSION;
 	/* The guest has no RTC: it dates itself from this pair. */
-	lg->shared->wallclock_tsc = rdtsc();
-	lg->shared->wallclock_ns = ktime_get_real_ns();
-	/* Lines raised before now are pending from now on. */
-	lg->shared->pending |= xchg(&lg->early_pending, 0);
+	shared->wallclock_tsc = rdtsc();
+	shared->wallclock_ns = ktime_get_real_ns();
+	lg->shared_page = page;
+	/* Raisers on other CPUs use the page from here on... */
+	smp_store_release(&lg->shared, shared);
+	/* ...and lines raised before now are pending from now on. */
+	lg_move_early_irqs(lg, shared);
 	return 0;
 }
 
@@ -165,6 +168,8 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 	}
 
 	r->rax = 0;
+	/* A hypercall is progress: the last handler entered did run. */
+	lg->handler_entered = 0;
 	switch (nr) {
 	case LHCALL_NOP:
 		return 0;

@@ -22,6 +22,7 @@
 #include <linux/sched/signal.h>
 #include <linux/rcupdate.h>
 #include <asm/traps.h>
+#include <asm/irq_vectors.h>
 #include <asm/processor-flags.h>
 #include "lg.h"
 
@@ -76,6 +77,17 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 			vector);
 		return -1;
 	}
+	/*
+	 * An exception raised by the first instruction of the handler we
+	 * just entered: that handler can never run, the native triple
+	 * fault.  Killing the guest now beats reflecting forever.
+	 */
+	if (vector < FIRST_EXTERNAL_VECTOR && !from_user &&
+	    lg->regs.rip == lg->handler_entered) {
+		lg_kill(lg, "triple fault: vector %u at the entry of a handler (rip %#llx)",
+			vector, lg->regs.rip);
+		return -1;
+	}
 	rsp = (from_user ? lg->kernel_stack : lg->regs.rsp) & ~15ULL;
 	if (has_err)
 		frame[n++] = errcode;
@@ -92,6 +104,15 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 	}
 	lg->regs.rsp = rsp;
 	lg->regs.rip = handler;
+	/*
+	 * As event delivery does natively: no single step, nested task or
+	 * resume flag in the handler.  AC goes too: at CPL 3 it would turn
+	 * on alignment checks in the guest kernel, which natively runs at
+	 * CPL 0 where AC means nothing of the sort.
+	 */
+	lg->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
+			     X86_EFLAGS_AC);
+	lg->handler_entered = handler;
 	lg_enter_kernel_mode(lg);
 	if (!(lg->trap_flags[vector] & LGUEST_TRAP_KEEP_IRQS))
 		set_virtual_if(lg, 0);
@@ -164,17 +185,42 @@ int lg_deliver_pending_irq(struct lguest *lg)
 	return lg_reflect_trap(lg, LGUEST_UPCALL_VECTOR, false, 0);
 }
 
-/* Any context, including the timer's hard interrupt. */
+static void pend_irq(struct lguest_shared *shared, unsigned int irq)
+{
+	set_bit(irq, (unsigned long *)&shared->pending);
+	if (!test_bit(irq, (unsigned long *)&shared->masked))
+		WRITE_ONCE(shared->irq_pending, 1);
+}
+
+/*
+ * Lines raised before the guest registered its shared page wait in
+ * early_pending.  Whoever takes them with the exchange moves them: the
+ * vCPU right after publishing the page, or a raiser that saw it appear.
+ */
+void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared)
+{
+	unsigned long early = xchg(&lg->early_pending, 0);
+	unsigned int irq;
+
+	for_each_set_bit(irq, &early, LGUEST_NR_IRQS)
+		pend_irq(shared, irq);
+}
+
+/* Any context, on any CPU, including the timer's hard interrupt. */
 void lg_raise_irq(struct lguest *lg, unsigned int irq)
 {
+	struct lguest_shared *shared = smp_load_acquire(&lg->shared);
 	struct task_struct *task;
 
-	if (!lg->shared) {
+	if (!shared) {
 		set_bit(irq, &lg->early_pending);
+		/* Pairs with the exchange after LHCALL_INIT publishes. */
+		smp_mb__after_atomic();
+		shared = smp_load_acquire(&lg->shared);
+		if (shared)
+			lg_move_early_irqs(lg, shared);
 	} else {
-		set_bit(irq, (unsigned long *)&lg->shared->pending);
-		if (!test_bit(irq, (unsigned long *)&lg->shared->masked))
-			WRITE_ONCE(lg->shared->irq_pending, 1);
+		pend_irq(shared, irq);
 	}
 	wake_up_interruptible(&lg->wq);
 	/* Task structs are freed after an RCU grace period. */
@@ -198,12 +244,19 @@ void lg_timer_init(struct lguest *lg)
 	lg->timer.function = lg_timer_fired;
 }
 
+/*
+ * The guest's one-shot timer.  Shorter than LG_TIMER_MIN_NS it fires at
+ * LG_TIMER_MIN_NS, as a local APIC's minimum delta: a guest re-arming a
+ * 1 ns timer must not turn the host CPU into an interrupt storm.
+ */
+#define LG_TIMER_MIN_NS	1000
+
 void lg_set_timer(struct lguest *lg, u64 delta_ns)
 {
 	if (!delta_ns) {
 		hrtimer_cancel(&lg->timer);
 		return;
 	}
-	hrtimer_start(&lg->timer, ns_to_ktime(min_t(u64, delta_ns, KTIME_MAX)),
-		      HRTIMER_MODE_REL);
+	delta_ns = clamp_t(u64, delta_ns, LG_TIMER_MIN_NS, KTIME_MAX);
+	hrtimer_start(&lg->timer, ns_to_ktime(delta_ns), HRTIMER_MODE_REL);
 }

@@ -59,12 +59,16 @@ struct lg_shadow {
 	u64 *user_root;		/* guest user: user mappings only */
 	/* PML4 slots holding a translation from a non-global guest entry */
 	DECLARE_BITMAP(local_slots, PTRS_PER_PGD);
+	/* Tables below the roots, and the budget for them (page_tables.c). */
+	unsigned long nr_tables, max_tables;
+	unsigned long evictions;	/* times the budget forced a flush */
 };
 
 struct lguest {
 	struct mutex run_lock;		/* one LGUEST_RUN at a time */
 	bool initialized;
 	struct mm_struct *mm;		/* the launcher's address space */
+	bool switcher_mapped;		/* mm holds the switcher (core.c) */
 	struct task_struct *task;	/* the thread in LGUEST_RUN */
 
 	/* Guest-physical memory: [0, mem_size) at mem_base in the launcher. */
@@ -73,6 +77,7 @@ struct lguest {
 	u64 mmio_base, mmio_size;
 	struct page **pinned;		/* host page of each guest page */
 	unsigned long nr_pinned;
+	unsigned long locked_pages;	/* charged to RLIMIT_MEMLOCK */
 
 	/* The vCPU. */
 	struct lg_regs regs;
@@ -80,6 +85,7 @@ struct lguest {
 	u64 fs_base, gs_base_kernel, gs_base_user;
 	u16 segs[4];			/* ds, es, fs, gs selectors */
 	u64 kernel_stack;		/* LHCALL_SET_KERNEL_STACK */
+	u64 handler_entered;		/* the last handler we reflected to */
 	u64 trap_handler[LG_TRAP_SYSCALL + 1];
 	u8 trap_flags[LG_TRAP_SYSCALL + 1];
 	u64 cr3;			/* guest-physical PML4 */
@@ -127,7 +133,7 @@ extern const char lg_host_vectors[];
 /* switcher.c */
 int lg_switcher_init(void);
 void lg_switcher_exit(void);
-u64 lg_switcher_pgd_entry(void);
+u64 lg_switcher_cpu_pgd_entry(unsigned int cpu);
 int lg_switcher_map_mm(struct mm_struct *mm);
 void lg_switcher_unmap_mm(struct mm_struct *mm);
 unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2);
@@ -140,7 +146,7 @@ int lg_shadow_init(struct lguest *lg);
 void lg_shadow_free(struct lguest *lg);
 void lg_shadow_flush(struct lguest *lg, bool keep_global);
 void lg_shadow_invlpg(struct lguest *lg, u64 va);
-u64 lg_shadow_root_pa(struct lguest *lg);
+u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry);
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);
 int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w);
 int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len);
@@ -154,6 +160,7 @@ void lg_timer_init(struct lguest *lg);
 void lg_set_timer(struct lguest *lg, u64 delta_ns);
 bool lg_irq_deliverable(struct lguest *lg);
 void lg_raise_irq(struct lguest *lg, unsigned int irq);
+void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared);
 int lg_deliver_pending_irq(struct lguest *lg);
 int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 		    u64 errcode);

@@ -35,6 +35,15 @@
  * The switcher's slot of the hypervisor hole is part of every root, and the
  * hole is out of the guest's reach: the guest's own entries there are
  * ignored.
+ *
+ * The guest decides how many shadow tables we build: one guest page table
+ * hung into many slots of its tables makes every 2 MiB it touches cost us
+ * a page.  So a guest has a budget of shadow tables, a fraction of its
+ * memory; a fill that would exceed it first forgets every translation,
+ * as a full TLB evicts.  An honest guest never gets near it (its working
+ * set needs a few tables per 2 MiB of memory it maps); a hostile one costs
+ * the host a bounded amount of memory, charged to its launcher's memory
+ * cgroup, and itself its time.
  */
 #include <linux/mm.h>
 #include <linux/uaccess.h>
@@ -46,6 +55,16 @@
 #define LG_ADDR_MASK	0x000ffffffffff000ULL
 #define LG_HOLE_FIRST	256	/* PML4 slots of the hypervisor hole */
 #define LG_HOLE_LAST	271
+
+/*
+ * The shadow-table budget: one table per LG_SHADOW_PAGES_PER_TABLE pages of
+ * guest memory (a 64 MiB guest may have 512 tables, 2 MiB of host memory),
+ * and never less than LG_SHADOW_MIN_TABLES.
+ */
+#define LG_SHADOW_PAGES_PER_TABLE	32
+#define LG_SHADOW_MIN_TABLES		256
+/* A fill adds at most a PDPT, a PD and a PT. */
+#define LG_SHADOW_TABLES_PER_FILL	3
 
 /* Upper levels allow everything: the leaf carries the combined rights. */
 #define SHADOW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | \
@@ -179,14 +198,16 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
  * leaves are always 4 KiB PTEs, so every present entry above level 1 is a
  * table of ours; level 1 entries map guest pages, which stay pinned.
  */
-static void free_shadow_table(u64 *table, int level)
+static void free_shadow_table(struct lguest *lg, u64 *table, int level)
 {
 	unsigned int i;
 
 	for (i = 0; level > 1 && i < PTRS_PER_PTE; i++)
 		if (table[i] & _PAGE_PRESENT)
-			free_shadow_table(__va(table[i] & LG_ADDR_MASK), level - 1);
+			free_shadow_table(lg, __va(table[i] & LG_ADDR_MASK),
+					  level - 1);
 	free_page((unsigned long)table);
+	lg->shadow.nr_tables--;
 }
 
 /* Forgets one PML4 slot's translations in both views. */
@@ -197,7 +218,8 @@ static void drop_slot(struct lguest *lg, unsigned int slot)
 
 	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		if (roots[i][slot] & _PAGE_PRESENT)
-			free_shadow_table(__va(roots[i][slot] & LG_ADDR_MASK), 3);
+			free_shadow_table(lg, __va(roots[i][slot] & LG_ADDR_MASK),
+					  3);
 		roots[i][slot] = 0;
 	}
 	__clear_bit(slot, lg->shadow.local_slots);
@@ -209,8 +231,9 @@ int lg_shadow_init(struct lguest *lg)
 	lg->shadow.user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!lg->shadow.kernel_root || !lg->shadow.user_root)
 		return -ENOMEM;
-	lg->shadow.kernel_root[LG_SWITCHER_PGD_INDEX] = lg_switcher_pgd_entry();
-	lg->shadow.user_root[LG_SWITCHER_PGD_INDEX] = lg_switcher_pgd_entry();
+	lg->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
+				      (lg->mem_size >> PAGE_SHIFT) /
+				      LG_SHADOW_PAGES_PER_TABLE);
 	return 0;
 }
 
@@ -238,12 +261,22 @@ void lg_shadow_free(struct lguest *lg)
 		lg_shadow_flush(lg, false);
 	free_page((unsigned long)lg->shadow.kernel_root);
 	free_page((unsigned long)lg->shadow.user_root);
+	lg->shadow.kernel_root = NULL;
+	lg->shadow.user_root = NULL;
 }
 
-u64 lg_shadow_root_pa(struct lguest *lg)
+/*
+ * The root to load for the guest's current mode, with the switcher slot
+ * holding the entering CPU's branch (switcher.c): a guest sees the switcher
+ * region of the CPU it runs on and no other.
+ */
+u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry)
 {
-	return __pa(lg->user_mode ? lg->shadow.user_root :
-		    lg->shadow.kernel_root);
+	u64 *root = lg->user_mode ? lg->shadow.user_root :
+		    lg->shadow.kernel_root;
+
+	root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
+	return __pa(root);
 }
 
 /* The shadow leaf for va under root, optionally creating the tables. */
@@ -263,6 +296,7 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 			next = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 			if (!next)
 				return NULL;
+			lg->shadow.nr_tables++;
 			*entry = __pa(next) | SHADOW_TABLE;
 		}
 		table = __va(*entry & LG_ADDR_MASK);
@@ -321,6 +355,11 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 		pte |= _PAGE_RW | _PAGE_DIRTY;
 	if (w.nx)
 		pte |= _PAGE_NX & __supported_pte_mask;
+	if (lg->shadow.nr_tables + LG_SHADOW_TABLES_PER_FILL >
+	    lg->shadow.max_tables) {
+		lg_shadow_flush(lg, false);
+		lg->shadow.evictions++;
+	}
 	leaf = shadow_leaf(lg, lg->user_mode ? lg->shadow.user_root :
 			   lg->shadow.kernel_root, va, true);
 	if (!leaf)

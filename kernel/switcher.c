@@ -6,15 +6,21 @@
  * own and give every host CPU a region in the hypervisor hole: the text
  * again, a state page holding a GDT, a TSS and the saved registers, an IDT
  * whose 256 gates all point into that CPU's copy of the text, and IST
- * stacks.  One page-table branch (PDPT -> PD -> PTs) maps all regions; it
- * is hung into the top level of every shadow page table and, while a guest
- * exists, into its launcher's page table too.
+ * stacks.  One page-table branch (PDPT -> PD -> PTs) maps all regions; while
+ * a guest exists it hangs in its launcher's page table, where the switch
+ * begins and ends.  A guest sees less: each CPU has a branch of its own
+ * mapping only its own region, and the shadow root gets the branch of the
+ * CPU it is entered on.  The pages are supervisor-only either way, but a
+ * CPU that speculates across that check (Meltdown) must not find another
+ * CPU's state page, where another guest's registers lie.
  *
  * lg_run_guest_once() is the only door into the guest: it fills the state
  * page, swaps the few MSRs that would otherwise lead the guest into the
- * host (SYSCALL's LSTAR, STAR and mask; SYSENTER's CS), swaps the FPU state
- * and calls the switcher; when the switcher returns it replays to the host
- * any interrupt, NMI or machine check that hit while the guest ran.
+ * host (SYSCALL's LSTAR, STAR and mask; SYSENTER's CS), disables the host's
+ * hardware breakpoints (they must not fire in the switcher, or on guest
+ * accesses), swaps the FPU state and calls the switcher; when the switcher
+ * returns it replays to the host any interrupt, NMI or machine check that
+ * hit while the guest ran.
  */
 #include <linux/mm.h>
 #include <linux/gfp.h>
@@ -34,6 +40,8 @@
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/types.h>
 #include <asm/pkru.h>
+#include <asm/debugreg.h>
+#include <asm/nospec-branch.h>
 #include "lg.h"
 
 /* Upper-level and leaf flags for switcher mappings: never user-visible. */
@@ -44,16 +52,27 @@
 
 static struct page *text_pages[LG_SWITCHER_TEXT_PAGES];
 static struct page **cpu_pages;		/* per CPU: LG_REGION_PAGES - text */
-static u64 *sw_pdpt, *sw_pd;
+static u64 *sw_pdpt, *sw_pd;		/* all regions, for the host */
 static u64 **sw_pts;
 static unsigned int nr_sw_pts;
+/* Per CPU: PDPT, PD and PT mapping that CPU's region alone, for guests. */
+struct cpu_branch {
+	u64 *pdpt, *pd, *pt;
+};
+static struct cpu_branch *cpu_branches;
 static u64 guest_fpu_mask;
 static unsigned int guest_fpu_size;
 
-/* The page-table entry that hangs the switcher into a top-level table. */
-u64 lg_switcher_pgd_entry(void)
+/* The top-level entry that hangs every CPU's switcher region into a host mm. */
+static u64 host_pgd_entry(void)
 {
 	return __pa(sw_pdpt) | SW_TABLE;
+}
+
+/* The top-level entry for a guest entered on this CPU: its region only. */
+u64 lg_switcher_cpu_pgd_entry(unsigned int cpu)
+{
+	return __pa(cpu_branches[cpu].pdpt) | SW_TABLE;
 }
 
 static unsigned long region_base(unsigned int cpu)
@@ -79,14 +98,16 @@ bool lg_canonical(u64 addr)
 	return (u64)((s64)(addr << 16) >> 16) == addr;
 }
 
+/* A region page, in the host's branch and in its CPU's own. */
 static void map_switcher_page(unsigned int cpu, unsigned int page,
 			      struct page *pg, u64 flags)
 {
 	unsigned long idx = (unsigned long)cpu * (LG_SWITCHER_STRIDE /
 						 PAGE_SIZE) + page;
+	u64 pte = page_to_phys(pg) | (flags & __supported_pte_mask);
 
-	sw_pts[idx / PTRS_PER_PTE][idx % PTRS_PER_PTE] =
-		page_to_phys(pg) | (flags & __supported_pte_mask);
+	sw_pts[idx / PTRS_PER_PTE][idx % PTRS_PER_PTE] = pte;
+	cpu_branches[cpu].pt[idx % PTRS_PER_PTE] = pte;
 }
 
 static void set_gdt_entry(void *state, unsigned int i, u64 desc)
@@ -106,6 +127,20 @@ static void set_gate(gate_desc *gate, unsigned long addr, unsigned int ist,
 	gate->bits.type = GATE_INTERRUPT;
 	gate->bits.dpl = dpl;
 	gate->bits.p = 1;
+}
+
+/*
+ * Whether this CPU leaks stale data from its internal buffers to the next
+ * privilege level, so that Linux clears them (VERW) on its way back to user
+ * mode: then we do the same on the way into a guest.
+ */
+static bool cpu_buffers_need_clearing(void)
+{
+#ifdef X86_FEATURE_CLEAR_CPU_BUF
+	return cpu_feature_enabled(X86_FEATURE_CLEAR_CPU_BUF);
+#else
+	return static_branch_unlikely(&mds_user_clear);
+#endif
 }
 
 /*
@@ -138,11 +173,12 @@ static void init_cpu_tables(unsigned int cpu)
 	hw_tss->ist[0] = base + (LG_PAGE_IST_DF + 1) * PAGE_SIZE;
 	hw_tss->ist[1] = base + (LG_PAGE_IST_NMI + 1) * PAGE_SIZE;
 	hw_tss->ist[2] = base + (LG_PAGE_IST_MC + 1) * PAGE_SIZE;
+	hw_tss->ist[3] = base + (LG_PAGE_IST_DB + 1) * PAGE_SIZE;
 	hw_tss->io_bitmap_base = sizeof(struct x86_hw_tss);
 
 	for (v = 0; v < 256; v++) {
 		ist = v == X86_TRAP_DF ? 1 : v == X86_TRAP_NMI ? 2 :
-		      v == X86_TRAP_MC ? 3 : 0;
+		      v == X86_TRAP_MC ? 3 : v == X86_TRAP_DB ? 4 : 0;
 		/* int3 stays usable by the guest, as on native. */
 		set_gate(&idt[v], base + lg_switcher_offset_vectors + v * 16,
 			 ist, v == X86_TRAP_BP ? 3 : 0);
@@ -154,11 +190,39 @@ static void init_cpu_tables(unsigned int cpu)
 	dp = state + SW_IDT_DESC;
 	dp->size = 256 * sizeof(gate_desc) - 1;
 	dp->address = base + LG_PAGE_IDT * PAGE_SIZE;
+
+	STATE(state, SW_VERW_SEL, u16) = LG_SEL_HOST_DS;
+	if (cpu_buffers_need_clearing())
+		STATE(state, SW_SWITCH_FLAGS, u64) |= LG_SWITCH_VERW;
 }
 
 static u64 *alloc_table(void)
 {
 	return (u64 *)get_zeroed_page(GFP_KERNEL);
+}
+
+/* Each CPU's own branch: its region lies in one page table. */
+static int alloc_cpu_branches(unsigned int nr_cpus)
+{
+	unsigned int cpu, pages_per_region = LG_SWITCHER_STRIDE / PAGE_SIZE;
+
+	BUILD_BUG_ON(PTRS_PER_PTE % (LG_SWITCHER_STRIDE / PAGE_SIZE));
+	cpu_branches = kcalloc(nr_cpus, sizeof(*cpu_branches), GFP_KERNEL);
+	if (!cpu_branches)
+		return -ENOMEM;
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		struct cpu_branch *b = &cpu_branches[cpu];
+		unsigned long first = (unsigned long)cpu * pages_per_region;
+
+		b->pdpt = alloc_table();
+		b->pd = alloc_table();
+		b->pt = alloc_table();
+		if (!b->pdpt || !b->pd || !b->pt)
+			return -ENOMEM;
+		b->pdpt[0] = __pa(b->pd) | SW_TABLE;
+		b->pd[first / PTRS_PER_PTE] = __pa(b->pt) | SW_TABLE;
+	}
+	return 0;
 }
 
 static int alloc_switcher_tables(unsigned int nr_cpus)
@@ -213,6 +277,8 @@ int lg_switcher_init(void)
 		return -EINVAL;
 
 	err = alloc_switcher_tables(nr_cpus);
+	if (!err)
+		err = alloc_cpu_branches(nr_cpus);
 	if (err)
 		return err;
 	for (i = 0; i < LG_SWITCHER_TEXT_PAGES; i++) {
@@ -267,6 +333,14 @@ void lg_switcher_exit(void)
 			free_page((unsigned long)sw_pts[i]);
 		kfree(sw_pts);
 	}
+	if (cpu_branches) {
+		for (i = 0; i < nr_cpu_ids; i++) {
+			free_page((unsigned long)cpu_branches[i].pdpt);
+			free_page((unsigned long)cpu_branches[i].pd);
+			free_page((unsigned long)cpu_branches[i].pt);
+		}
+		kfree(cpu_branches);
+	}
 	free_page((unsigned long)sw_pd);
 	free_page((unsigned long)sw_pdpt);
 }
@@ -280,7 +354,7 @@ void lg_switcher_exit(void)
 int lg_switcher_map_mm(struct mm_struct *mm)
 {
 	u64 *slot = (u64 *)mm->pgd + LG_SWITCHER_PGD_INDEX;
-	u64 entry = lg_switcher_pgd_entry();
+	u64 entry = host_pgd_entry();
 
 	if (*slot && *slot != entry)
 		return -EBUSY;
@@ -306,6 +380,7 @@ int lg_fpu_init(struct lguest *lg)
 void lg_fpu_free(struct lguest *lg)
 {
 	kfree(lg->fpu);
+	lg->fpu = NULL;
 }
 
 static void guest_fpu_load(struct lguest *lg)
@@ -366,7 +441,7 @@ static void swap_msrs_to_host(const struct host_msrs *h)
 		wrpkru(h->pkru);
 }
 
-static void fill_state_page(struct lguest *lg, void *state)
+static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 {
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
 
@@ -380,7 +455,8 @@ static void fill_state_page(struct lguest *lg, void *state)
 	rdmsrl(MSR_FS_BASE, STATE(state, SW_HOST_FS_BASE, u64));
 	rdmsrl(MSR_GS_BASE, STATE(state, SW_HOST_GS_BASE, u64));
 
-	STATE(state, SW_GUEST_CR3, u64) = lg_shadow_root_pa(lg);
+	STATE(state, SW_GUEST_CR3, u64) =
+		lg_shadow_root_pa(lg, lg_switcher_cpu_pgd_entry(cpu));
 	STATE(state, SW_GUEST_FS_BASE, u64) = lg->fs_base;
 	STATE(state, SW_GUEST_GS_BASE, u64) = lg->user_mode ?
 		lg->gs_base_user : lg->gs_base_kernel;
@@ -407,7 +483,7 @@ static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
 /* Run "int $vector" on the host: its own handler, its own IDT. */
 static void replay_to_host(unsigned int vector)
 {
-	lg_switcher_fn stub = (lg_switcher_fn)(lg_host_vectors + 8 * vector);
+	lg_switcher_fn stub = (lg_switcher_fn)(lg_host_vectors + 16 * vector);
 
 	stub();
 }
@@ -431,6 +507,7 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	struct host_msrs host;
 	lg_switcher_fn enter;
 	unsigned int cpu, trap;
+	unsigned long dr7;
 	void *state;
 	u64 fault, nmi, mc;
 
@@ -438,14 +515,16 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	local_irq_disable();
 	cpu = smp_processor_id();
 	state = state_page(cpu);
-	fill_state_page(lg, state);
+	fill_state_page(lg, state, cpu);
 	swap_msrs_to_guest(&host, cpu);
+	dr7 = local_db_save();
 	guest_fpu_load(lg);
 
 	enter = (lg_switcher_fn)(region_base(cpu) + lg_switcher_offset_enter);
 	enter();
 
 	guest_fpu_save(lg);
+	local_db_restore(dr7);
 	swap_msrs_to_host(&host);
 	/*
 	 * A fault while entering was pushed over the register area: then

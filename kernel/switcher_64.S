@@ -20,15 +20,43 @@
  * lg_regs in place.  Then the host's bases, page table, GDT, TSS and IDT
  * come back and we return to the C caller, which reads the trap number.
  *
- * Three events can hit the switcher itself, at CPL 0:
+ * The guest is hostile, and every way out of it passes guest_exit, which
+ * sanitises what the guest leaves in the CPU before any host code runs:
+ * registers and segment bases are saved and replaced, and the host's own
+ * rflags (saved going in) come back with the final POPFQ.  The guest may
+ * leave DF, AC or any arithmetic flag set; an exception or interrupt
+ * clears only TF, NT, RF and IF on delivery, so without this the host's C
+ * code would run with DF set and copy memory backwards.  CLD comes first,
+ * for the few instructions before the POPFQ.
+ *
+ * Four events can hit the switcher itself, at CPL 0:
  *   NMI and #MC use IST stacks; they are noted in the state page and
  *   replayed to the host by the C code once we are back;
+ *   #DB uses an IST stack too, because SYSCALL does not switch stacks: a
+ *   guest that executes SYSCALL with TF set (or after a MOV SS that defers
+ *   a debug trap) gets its trap delivered on the first instruction of
+ *   lg_syscall_entry, at CPL 0, while %rsp still holds the guest's value.
+ *   Without a known-good stack the CPU would push the frame wherever the
+ *   guest pointed, the switcher's own state page included.  Such a trap is
+ *   the guest's single step over SYSCALL: we drop TF from the frame and
+ *   carry on (the guest's own TF comes back from %r11).  The host's debug
+ *   registers are disabled by the C code while a guest runs, so nothing
+ *   else can raise #DB here;
  *   any other exception means we could not enter the guest (for instance
  *   an IRETQ that faults); we note its vector and unwind to the host.
+ *
+ * Every entry point starts with ENDBR64: on a host with indirect-branch
+ * tracking (CET IBT) the CPU demands it after an indirect call (C calling
+ * lg_switch_to_guest, lg_host_vectors) and after an IDT event or SYSCALL
+ * lands.  Elsewhere it is a NOP.
  */
 #include <linux/linkage.h>
 #include <asm/msr-index.h>
+#include <asm/processor-flags.h>
 #include "switcher_layout.h"
+
+/* DR6 with no debug condition recorded (asm/debugreg.h is C-only). */
+#define LG_DR6_CLEAR	0xffff0ff0
 
 #define SW(off)		(lg_switcher_start + LG_PAGE_STATE * 4096 + (off))
 #define STATE_PAGE	(lg_switcher_start + LG_PAGE_STATE * 4096)
@@ -40,25 +68,30 @@ SYM_DATA_START(lg_switcher_start)
 /*
  * Page 0: one 16-byte stub per IDT vector.  Each leaves the same two words
  * on the stack, the error code (a zero where the CPU pushes none) and the
- * vector, so that the stack looks the same for every event.
+ * vector, so that the stack looks the same for every event.  The longest
+ * stub (ENDBR64, two pushes with a 32-bit immediate, a near jump) is
+ * exactly 16 bytes; the .org after the loop keeps it so.
  */
 lg_switcher_vectors:
 	vec = 0
 	.rept 256
 	.balign 16
+	endbr64
 	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || \
 	    (vec == 21) || (vec == 29) || (vec == 30)
 	.else
 	pushq	$0
 	.endif
 	pushq	$vec
-	.if (vec == 2) || (vec == 8) || (vec == 18)
+	.if (vec == 1) || (vec == 2) || (vec == 8) || (vec == 18)
 	jmp	ist_common
 	.else
 	jmp	vector_common
 	.endif
 	vec = vec + 1
 	.endr
+	/* An error here ("backwards") means a stub grew past 16 bytes. */
+	.org	lg_switcher_vectors + 4096
 
 /* Page 1: the world switch itself. */
 	.balign 4096
@@ -68,6 +101,8 @@ lg_switcher_vectors:
  * interrupts disabled, after filling the state page.
  */
 lg_switch_to_guest:
+	endbr64
+	pushfq
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -144,7 +179,16 @@ lg_switch_to_guest:
 	popq	%rsi
 	popq	%rdi
 	addq	$16, %rsp
-	iretq
+	/*
+	 * The last thing before the guest: on CPUs that leak stale data from
+	 * their internal buffers (MDS and kin), VERW with a memory operand
+	 * clears them, as Linux does on its way back to user mode.  Only ZF
+	 * changes, and IRETQ loads the guest's flags anyway.
+	 */
+	testb	$LG_SWITCH_VERW, SW(SW_SWITCH_FLAGS)(%rip)
+	jz	1f
+	verw	SW(SW_VERW_SEL)(%rip)
+1:	iretq
 
 /*
  * SYSCALL from the guest (a hypercall from guest-kernel mode, or a system
@@ -153,6 +197,7 @@ lg_switch_to_guest:
  * an interrupt would have built, on the register area.
  */
 lg_syscall_entry:
+	endbr64
 	movq	%rsp, SW(SW_SCRATCH)(%rip)
 	leaq	SW(SW_REGS_TOP)(%rip), %rsp
 	pushq	$LG_SEL_USER_DS
@@ -174,9 +219,10 @@ vector_common:
 	jmp	guest_exit
 
 /*
- * NMI, #DF and #MC arrive on their own IST stacks.  From the guest, copy
- * the seven words into the register area and carry on as for any vector.
- * Inside the switcher, note NMI/#MC for the host and return at once.
+ * #DB, NMI, #DF and #MC arrive on their own IST stacks.  From the guest,
+ * copy the seven words into the register area and carry on as for any
+ * vector.  Inside the switcher, note NMI/#MC for the host, drop a #DB (see
+ * the top of this file), and return at once.
  */
 ist_common:
 	testb	$3, 24(%rsp)
@@ -201,7 +247,17 @@ ist_common:
 	jmp	guest_exit
 
 ist_in_switcher:
-	cmpq	$2, (%rsp)
+	cmpq	$1, (%rsp)
+	jne	3f
+	/* The guest's single step over SYSCALL: no TF, no stale DR6. */
+	andq	$~X86_EFLAGS_TF, 32(%rsp)
+	pushq	%rax
+	movq	$LG_DR6_CLEAR, %rax
+	movq	%rax, %db6
+	popq	%rax
+	addq	$16, %rsp
+	iretq
+3:	cmpq	$2, (%rsp)
 	jne	1f
 	movq	$1, SW(SW_NMI_PENDING)(%rip)
 	addq	$16, %rsp
@@ -223,6 +279,7 @@ switcher_fault:
 	jmp	restore_host_segments
 
 guest_exit:
+	cld
 	pushq	%rdi
 	pushq	%rsi
 	pushq	%rdx
@@ -296,6 +353,8 @@ restore_host_segments:
 	popq	%r12
 	popq	%rbx
 	popq	%rbp
+	/* The host's rflags: whatever the guest left in DF, AC and the rest. */
+	popfq
 	ret
 
 	.balign 4096
@@ -310,16 +369,17 @@ SYM_DATA(lg_switcher_offset_syscall, .quad lg_syscall_entry - lg_switcher_start)
 /*
  * Host interrupts that arrived while the guest ran were taken by our IDT,
  * so the host's handler has not run and the local APIC waits for its EOI.
- * Back in the host, C calls lg_host_vectors + 8 * vector with interrupts
+ * Back in the host, C calls lg_host_vectors + 16 * vector with interrupts
  * off: "int $vector" runs the host's own handler through the host's IDT
  * with a genuine frame, exactly as if the interrupt had just arrived.
  */
 	.text
-	.balign 8
+	.balign 16
 SYM_CODE_START(lg_host_vectors)
 	vec = 0
 	.rept 256
-	.balign 8
+	.balign 16
+	endbr64
 	int	$vec
 	RET
 	vec = vec + 1

@@ -16,7 +16,7 @@
  *	+2		the CPU's state page: GDT, TSS, saved host state, the
  *			guest's registers (ending at the page's end: TSS.rsp0)
  *	+3		the CPU's IDT (256 gates of 16 bytes)
- *	+4, +5, +6	IST stacks for #DF, NMI and #MC
+ *	+4, +5, +6, +7	IST stacks for #DF, NMI, #MC and #DB
  *
  * Mapping the text again in front of each CPU's data lets the text reach
  * "its" CPU's data with plain %rip-relative addressing: no per-CPU register
@@ -36,7 +36,8 @@
 #define LG_PAGE_IST_DF		4
 #define LG_PAGE_IST_NMI		5
 #define LG_PAGE_IST_MC		6
-#define LG_REGION_PAGES		7
+#define LG_PAGE_IST_DB		7
+#define LG_REGION_PAGES		8
 
 /* Offsets inside the state page. */
 #define SW_GDT			0x000	/* 16 descriptors */
@@ -63,6 +64,11 @@
 #define SW_IDT_DESC		0x1c0
 #define SW_HOST_CR4		0x1d0
 #define SW_GUEST_CR4		0x1d8
+#define SW_SWITCH_FLAGS		0x1e0	/* LG_SWITCH_* */
+#define SW_VERW_SEL		0x1e8	/* a data selector for VERW */
+
+/* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
+#define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
 
 /* The guest's registers, struct lg_regs, end exactly at the page's end. */
 #define LG_REGS_SIZE		(22 * 8)
@@ -88,6 +94,7 @@
 
 #define LG_SEL_GUEST_KERNEL_CS	(LG_GDT_GUEST_KERNEL_CS * 8 + 3)
 #define LG_SEL_HOST_CS		(LG_GDT_HOST_CS * 8)
+#define LG_SEL_HOST_DS		(LG_GDT_HOST_DS * 8)
 #define LG_SEL_USER_DS		(LG_GDT_USER_DS * 8 + 3)
 #define LG_SEL_USER_CS		(LG_GDT_USER_CS * 8 + 3)
 #define LG_SEL_TSS		(LG_GDT_TSS * 8)

@@ -23,6 +23,7 @@
 #define USER_CODE_VA		UL(0x400000)
 #define USER_STACK_TOP		UL(0x800000)
 #define USER_STACK_PAGES	2
+#define UNMAPPED_LOW		UL(0x12345678)	/* nothing maps the low half here */
 
 /*
  * The guest's own system calls from user mode (rax).  USER_SYS_EXIT ends a
@@ -32,6 +33,14 @@
 #define USER_SYS_EXIT		60
 #define USER_SYS_ECHO		0x1234
 #define USER_SYS_NOP		0
+
+/* rflags bits the cases set and check. */
+#define EFLAGS_TF		UL(0x100)
+#define EFLAGS_DF		UL(0x400)
+#define EFLAGS_NT		UL(0x4000)
+#define EFLAGS_AC		UL(0x40000)
+/* What cases-hostile.c sets before it leaves the guest (hostile.S, user.S). */
+#define HOSTILE_FLAGS		(EFLAGS_DF | EFLAGS_AC | EFLAGS_NT)
 
 /* Distinct values loaded into every register around a SYSCALL. */
 #define REG_PATTERN(n)		(UL(0x5a5a0000c0de0000) + (n))

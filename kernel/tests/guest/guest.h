@@ -27,16 +27,18 @@ typedef uint64_t u64;
 #define noreturn	__attribute__((noreturn))
 
 /* Addresses the cases aim at. */
-#define UNMAPPED_LOW	0x12345678UL		/* nothing maps the low half here */
 #define HOLE_START	0xffff800000000000UL	/* the switcher's hole ... */
 #define HOLE_END	0xffff880000000000UL	/* ... up to here, exclusive */
 #define FAR_BEYOND_RAM	0x4000000000UL		/* 256 GiB: no RAM, no device */
 
 /* rflags for user mode: bit 1 is always set; with or without the IF. */
 #define RFLAGS_FIXED	0x2UL
+
 #define USER_RFLAGS	(LGUEST_IF_FLAG | RFLAGS_FIXED)
 
 /* Native exception vectors and page-fault error code bits. */
+#define X86_TRAP_DB	1
+#define X86_TRAP_BP	3
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14
@@ -104,6 +106,12 @@ struct fault_record {
 	u64 irq_enabled;	/* shared->irq_enabled seen by the handler */
 };
 
+/* Debug traps (#DB) in guest-kernel mode, each taken and its TF cleared. */
+struct debug_record {
+	unsigned int count;
+	u64 rip;		/* of the last one */
+};
+
 /* Upcalls (LGUEST_UPCALL_VECTOR) seen since the counters were reset. */
 struct upcall_record {
 	unsigned int count;
@@ -155,7 +163,9 @@ extern char __user_text_start[], __user_text_end[];
 extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_write[], user_write_insn[], user_cli[], user_cli_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
-	user_in_insn[], user_hcall[];
+	user_in_insn[], user_hcall[], user_hostile_read[], user_hostile_ud[],
+	user_hostile_gp[], user_hostile_int3[], user_hostile_syscall[],
+	user_hostile_spin[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */
@@ -197,6 +207,7 @@ extern u64 *kernel_pml4;	/* the tables every case starts with */
 
 /* trap.c */
 extern struct fault_record last_fault;
+extern struct debug_record debug_traps;
 extern u64 exec_probe_target;		/* where probe_exec may fault */
 extern struct upcall_record upcalls;
 void traps_install(void);

@@ -7,6 +7,7 @@
  * according to the command line:
  *   list        prints "CASE: name [fatal|manual]" for the runner;
  *   bench       runs the benchmark (bench.c);
+ *   fuzz        runs the hypercall fuzzer (fuzz.c: seed=S calls=N);
  *   case=NAME   runs that one case (fatal cases only run this way);
  *   (nothing)   runs every case that is neither fatal nor manual.
  * Each case prints "PASS: name" or "FAIL: name: detail"; the guest then
@@ -18,6 +19,7 @@
 
 extern const struct test_case __start_testcases[], __stop_testcases[];
 void run_bench(void);
+void run_fuzz(void);
 
 const char *cmdline = "";
 const struct boot_params *boot_params;
@@ -190,6 +192,10 @@ noreturn void guest_main(u64 boot_params_pa)
 	if (cmdline_find("bench", NULL)) {
 		run_bench();
 		shutdown(LGUEST_SHUTDOWN_POWEROFF, "benchmark done");
+	}
+	if (cmdline_find("fuzz", NULL)) {
+		run_fuzz();
+		shutdown(LGUEST_SHUTDOWN_POWEROFF, "fuzzing done");
 	}
 	run_selected();
 }

@@ -7,6 +7,7 @@
  * - Events from user mode end the current user-mode run (run_user()) by
  *   jumping back to the kernel context that started it, except the user
  *   system calls that return to user mode (USER_SYS_NOP, USER_SYS_ECHO).
+ * - Debug traps in guest-kernel mode are counted and end the single step.
  * - Faults in guest-kernel mode at an exception-table address are recorded
  *   and resumed at the fixup, like Linux's extable; any other one aborts the
  *   running case with a description (or the whole guest, outside a case).
@@ -14,6 +15,7 @@
 #include "guest.h"
 
 struct fault_record last_fault;
+struct debug_record debug_traps;
 struct upcall_record upcalls;
 struct user_exit user_echo;
 bool user_exit_on_upcall;
@@ -47,6 +49,7 @@ void irq_state_reset(void)
 	__atomic_exchange_n(&shared.pending, 0, __ATOMIC_SEQ_CST);
 	memset(&upcalls, 0, sizeof(upcalls));
 	memset(&last_fault, 0, sizeof(last_fault));
+	memset(&debug_traps, 0, sizeof(debug_traps));
 	user_exit_on_upcall = false;
 	exec_probe_target = 0;
 }
@@ -144,6 +147,13 @@ void trap_dispatch(struct trap_regs *regs)
 	}
 	if (user_running && regs->cs == LGUEST_USER_CS) {
 		handle_user_event(regs, irq_enabled);
+		return;
+	}
+	/* A single step in guest-kernel mode: counted, and the stepping ends. */
+	if (regs->vector == X86_TRAP_DB) {
+		debug_traps.count++;
+		debug_traps.rip = regs->rip;
+		regs->rflags &= ~EFLAGS_TF;
 		return;
 	}
 	fixup = fixup_for(regs->rip);

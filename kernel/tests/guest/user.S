@@ -115,4 +115,34 @@ GLOBAL_FUNC user_spin
 1:	pause
 	jmp 1b
 
+/*
+ * The hostile flags (DF, AC, NT: see hostile.S) set in user mode, then one
+ * way out: a fault (rdi: an address), #UD, #GP, int3, a shadow fill (rdi:
+ * a mapped, untouched page) followed by the exit syscall, the exit
+ * syscall alone, or a spin until an interrupt.
+ */
+.macro USER_HOSTILE name
+GLOBAL_FUNC \name
+	pushf
+	orq $HOSTILE_FLAGS, (%rsp)
+	popf
+.endm
+USER_HOSTILE user_hostile_read
+	mov (%rdi), %rax
+	USER_EXIT
+USER_HOSTILE user_hostile_ud
+	ud2
+	USER_EXIT
+USER_HOSTILE user_hostile_gp
+	cli
+	USER_EXIT
+USER_HOSTILE user_hostile_int3
+	int3
+	USER_EXIT
+USER_HOSTILE user_hostile_syscall
+	USER_EXIT
+USER_HOSTILE user_hostile_spin
+1:	pause
+	jmp 1b
+
 	.balign 4096
