@@ -1,9 +1,12 @@
 /*
  * lg-ioctl.c - the launcher side of the lguest ABI under attack: every
  * malformed /dev/lguest request a buggy or hostile launcher could make
- * must be refused with an error while the host carries on.  The test
- * guest cannot check this (it only sees the guest side), so this small
- * static program runs on the appliance host, next to the guest suite.
+ * must be refused with an error while the host carries on, and requests
+ * that race each other (INIT against INIT, close and SIGKILL against a
+ * running vCPU) must leave nothing behind.  The test guest cannot check
+ * this (it only sees the guest side), so this small static program runs
+ * on the appliance host, next to the guest suite, which afterwards checks
+ * the kernel log and that the host's memory came back.
  *
  * Prints "PASS: ioctl-NAME" or "FAIL: ioctl-NAME: why" per case and exits
  * non-zero if one failed.  kernel/tests/run relays its lines.
@@ -11,20 +14,28 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/lguest.h>
 
 #define GUEST_MEM	(4UL << 20)
 #define KERNEL_ENTRY	0xffffffff80100000ULL
+#define KERNEL_LOAD	0x100000UL	/* where KERNEL_ENTRY lies in RAM */
+#define RACERS		4
 
 static int failures;
 
@@ -208,6 +219,244 @@ static void check_ram_unmapped(void)
 	close(fd);
 }
 
+/*
+ * Guests that run real code: boot page tables mapping the kernel map's
+ * first 4 MiB with two 2 MiB pages, and one of the programs below at
+ * KERNEL_LOAD.  spin loops forever; touch writes every page of its second
+ * 2 MiB and flushes the TLB, over and over, so the host is always filling
+ * shadow entries.
+ */
+#define STRINGIFY(x)	#x
+#define NUMBER(x)	STRINGIFY(x)
+extern const char spin_code[], spin_code_end[], touch_code[], touch_code_end[];
+asm(".pushsection .rodata\n"
+    "spin_code:\n"
+    "1:	jmp 1b\n"
+    "spin_code_end:\n"
+    "touch_code:\n"
+    "1:	movabs $0xffffffff80200000, %rax\n"
+    "2:	movq $1, (%rax)\n"
+    "	add $0x1000, %rax\n"
+    "	cmp $0xffffffff80400000, %rax\n"
+    "	jb 2b\n"
+    "	mov $" NUMBER(LHCALL_FLUSH_TLB) ", %eax\n"
+    "	xor %edi, %edi\n"
+    "	syscall\n"
+    "	jmp 1b\n"
+    "touch_code_end:\n"
+    ".popsection");
+
+static void load_program(void *mem, const char *start, const char *end)
+{
+	uint64_t *pml4 = (uint64_t *)((char *)mem + LGUEST_BOOT_PGTABLES);
+	uint64_t *pdpt = pml4 + 512, *pd = pml4 + 1024;
+
+	memset(mem, 0, GUEST_MEM);
+	pml4[511] = (LGUEST_BOOT_PGTABLES + 0x1000) | 3;
+	pdpt[510] = (LGUEST_BOOT_PGTABLES + 0x2000) | 3;
+	pd[0] = 0x000000 | 0x83;
+	pd[1] = 0x200000 | 0x83;
+	memcpy((char *)mem + KERNEL_LOAD, start, end - start);
+}
+
+/* Concurrent LGUEST_INITs on one file: exactly one wins, each time. */
+struct init_race {
+	int fd;
+	struct lguest_init init;
+	pthread_barrier_t *start;
+	int result, error;
+};
+
+static void *race_init(void *arg)
+{
+	struct init_race *r = arg;
+
+	pthread_barrier_wait(r->start);
+	r->result = ioctl(r->fd, LGUEST_INIT, &r->init);
+	r->error = errno;
+	return NULL;
+}
+
+static void check_concurrent_init(void *mem)
+{
+	struct init_race racers[RACERS];
+	pthread_t threads[RACERS];
+	pthread_barrier_t start;
+	int round, i, won, busy;
+
+	for (round = 0; round < 50; round++) {
+		int fd = open_lguest();
+
+		pthread_barrier_init(&start, NULL, RACERS);
+		for (i = 0; i < RACERS; i++) {
+			racers[i] = (struct init_race){ fd, good_init(mem), &start, 0, 0 };
+			pthread_create(&threads[i], NULL, race_init, &racers[i]);
+		}
+		won = busy = 0;
+		for (i = 0; i < RACERS; i++) {
+			pthread_join(threads[i], NULL);
+			won += racers[i].result == 0;
+			busy += racers[i].result < 0 && racers[i].error == EBUSY;
+		}
+		pthread_barrier_destroy(&start);
+		close(fd);
+		if (won != 1 || busy != RACERS - 1) {
+			result("init-concurrent", false, "round %d: %d of %d INITs succeeded, %d got EBUSY",
+			       round, won, RACERS, busy);
+			return;
+		}
+	}
+	result("init-concurrent", true, "");
+}
+
+/* kB of locked memory charged to this process (VmLck in /proc/self/status) */
+static long locked_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* CAP_IPC_LOCK in the effective set on or off (it stays permitted). */
+static int set_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -1;
+	if (on)
+		data[CAP_IPC_LOCK / 32].effective |= 1u << (CAP_IPC_LOCK % 32);
+	else
+		data[CAP_IPC_LOCK / 32].effective &= ~(1u << (CAP_IPC_LOCK % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * Guest memory is locked memory: charged to VmLck while the guest lives,
+ * refused past RLIMIT_MEMLOCK without CAP_IPC_LOCK, and a refused INIT
+ * leaves the file as new, so a retry within the limit works.
+ */
+static void check_memlock(void *mem)
+{
+	struct lguest_init init = good_init(mem);
+	struct rlimit old, small = { 1 << 20, 0 };
+	long before = locked_kib(), during;
+	int fd = open_lguest(), refused, err;
+
+	getrlimit(RLIMIT_MEMLOCK, &old);
+	small.rlim_max = old.rlim_max;
+	if (set_ipc_lock(false) < 0 || setrlimit(RLIMIT_MEMLOCK, &small) < 0) {
+		result("init-memlock", false, "cannot drop CAP_IPC_LOCK or lower RLIMIT_MEMLOCK: %s",
+		       strerror(errno));
+		close(fd);
+		return;
+	}
+	refused = ioctl(fd, LGUEST_INIT, &init);
+	err = errno;
+	setrlimit(RLIMIT_MEMLOCK, &old);
+	set_ipc_lock(true);
+	result("init-memlock-limit", refused < 0 && err == ENOMEM,
+	       "a %lu KiB guest past a 1 MiB RLIMIT_MEMLOCK: INIT returned %d (%s)",
+	       GUEST_MEM >> 10, refused, strerror(err));
+	result("init-after-failure", ioctl(fd, LGUEST_INIT, &init) == 0,
+	       "LGUEST_INIT after a refused one failed: %s", strerror(errno));
+	during = locked_kib();
+	close(fd);
+	result("init-memlock-charged", during - before == (long)(GUEST_MEM >> 10) &&
+	       locked_kib() == before, "VmLck %ld kB before, %ld with the guest, %ld after",
+	       before, during, locked_kib());
+}
+
+static void no_op(int sig)
+{
+	(void)sig;
+}
+
+struct runner {
+	int fd, result, error;
+};
+
+static void *run_vcpu(void *arg)
+{
+	struct runner *r = arg;
+	struct lguest_run run = { 0 };
+
+	r->result = ioctl(r->fd, LGUEST_RUN, &run);
+	r->error = errno;
+	return NULL;
+}
+
+/*
+ * The file closed by another thread while its vCPU runs: the guest lives
+ * on until LGUEST_RUN returns (here: interrupted by a signal), then goes.
+ */
+static void check_close_during_run(void *mem)
+{
+	struct sigaction sa = { .sa_handler = no_op };
+	struct lguest_init init = good_init(mem);
+	struct runner r = { open_lguest(), 0, 0 };
+	pthread_t thread;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	load_program(mem, spin_code, spin_code_end);
+	if (ioctl(r.fd, LGUEST_INIT, &init) < 0) {
+		result("close-during-run", false, "LGUEST_INIT failed: %s", strerror(errno));
+		return;
+	}
+	pthread_create(&thread, NULL, run_vcpu, &r);
+	usleep(200000);
+	close(r.fd);
+	usleep(100000);
+	pthread_kill(thread, SIGUSR1);
+	pthread_join(thread, NULL);
+	result("close-during-run", r.result < 0 && r.error == EINTR,
+	       "LGUEST_RUN ended with %d (%s), expected EINTR", r.result, strerror(r.error));
+}
+
+/*
+ * Launchers SIGKILLed at random moments while their guest keeps the host
+ * filling shadow entries: the guest must go with them, every time.
+ */
+static void check_sigkill_during_fill(void *mem)
+{
+	struct lguest_init init = good_init(mem);
+	int round, status;
+
+	load_program(mem, touch_code, touch_code_end);
+	srand(time(NULL));
+	for (round = 0; round < 20; round++) {
+		pid_t child = fork();
+
+		if (child == 0) {
+			struct lguest_run run = { 0 };
+			int fd = open_lguest();
+
+			if (ioctl(fd, LGUEST_INIT, &init) < 0)
+				_exit(2);
+			for (;;)
+				if (ioctl(fd, LGUEST_RUN, &run) < 0)
+					_exit(3);
+		}
+		usleep(20000 + rand() % 100000);
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		if (!WIFSIGNALED(status)) {
+			result("sigkill-during-fill", false, "round %d: the launcher exited with %d "
+			       "before SIGKILL", round, WEXITSTATUS(status));
+			return;
+		}
+	}
+	result("sigkill-during-fill", true, "");
+}
+
 int main(void)
 {
 	void *mem = guest_ram();
@@ -217,5 +466,9 @@ int main(void)
 	check_one_guest_per_file(mem);
 	check_run_from_other_process(mem);
 	check_ram_unmapped();
+	check_concurrent_init(mem);
+	check_memlock(mem);
+	check_close_during_run(mem);
+	check_sigkill_during_fill(mem);
 	return failures ? 1 : 0;
 }
