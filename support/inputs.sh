@@ -26,9 +26,11 @@ linux-source-6.1 device-tree-compiler"
 packages_run="qemu-system-x86 u-boot-qemu"
 # iproute2: ip netns, jq: ip -j output, iputils-ping, tmux: console-attach on a tty,
 # procps: pgrep, qemu-utils and libnbd-bin: qemu-img/qemu-io and nbdinfo/nbdcopy against
-# block-export, busybox-static: the VM initramfs of the vhost-user test
+# block-export, busybox-static: the VM initramfs of the vhost-user test, bochs and the
+# rest: the appliance under Bochs (tests/lib/bochs.py)
 packages_test="$packages_run iproute2 jq iputils-ping tmux procps qemu-utils
-libnbd-bin busybox-static util-linux"
+libnbd-bin busybox-static util-linux bochs bochsbios vgabios bochs-term syslinux
+syslinux-common mtools dosfstools bsdutils"
 packages_bench="$packages_run qemu-utils libnbd-bin busybox-static"
 packages_fresh="mmdebstrap git util-linux"
 

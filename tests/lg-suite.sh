@@ -8,8 +8,10 @@
 # (kernel/tests/run: every test-guest case in its own guest, the host's
 # kernel log, rmmod lg), prints "lgbox-test-end status=N" and powers off.
 # This script relays the suite's PASS/FAIL/XFAIL lines and fails if the
-# appliance never reached the end marker.  It does so twice: with TCG's
-# "max" CPU and with the plain qemu64 model (cases prefixed "qemu64/").
+# appliance never reached the end marker.  It does so three times: with
+# TCG's "max" CPU, with the plain qemu64 model and slub_debug (cases
+# prefixed "qemu64/"), and under Bochs with an Intel CPU model
+# (tests/lib/bochs.py; cases prefixed "bochs/").
 # Without images, lg.ko or the installed suite it prints one XFAIL line
 # saying what is missing.
 #
@@ -37,17 +39,23 @@ ls "$IMAGES"/host-initramfs.cpio* >/dev/null 2>&1 ||
 [ -f "$O/build/lg-tests/testguest.elf" ] ||
 	missing "the test guest was not built ($O/build/lg-tests/testguest.elf is missing)"
 . "$(dirname "$0")/lib/setup.sh"
-need_tools qemu-system-x86_64:qemu-system-x86 python3:python3
+need_tools qemu-system-x86_64:qemu-system-x86 python3:python3 bochs:bochs \
+	syslinux:syslinux mcopy:mtools mkfs.vfat:dosfstools script:bsdutils
 
-# run_suite LABEL [QEMU-ARGS]: relay one boot's results; case names get
-# "LABEL/" in front unless LABEL is empty.  Returns non-zero if the suite
-# failed or never finished.
+# run_suite LABEL [--cmdline WORD]... [--bochs CPU] [QEMU-ARGS]: relay one boot's results;
+# case names get "LABEL/" in front unless LABEL is empty.  Returns non-zero
+# if the suite failed or never finished.
 run_suite() {
-	local label=$1 prefix='' end
+	local label=$1 prefix='' end words=''
 
 	shift
+	while [ "$1" = --cmdline ] || [ "$1" = --bochs ]; do
+		words="$words $1 $2"
+		shift 2
+	done
 	[ -n "$label" ] && prefix="$label/"
-	python3 kernel/tests/appliance-hook.py "$TIMEOUT" "$RUNNER" "$@" >"$LOG"
+	# shellcheck disable=SC2086 # one word each
+	python3 kernel/tests/appliance-hook.py $words "$TIMEOUT" "$RUNNER" "$@" >"$LOG"
 	end=$(sed -n 's/^lgbox-test-end status=//p' "$LOG" | tail -n 1)
 	grep -E '^(PASS|FAIL|XFAIL): |^    \| ' "$LOG" |
 		sed -E "s#^(PASS|FAIL|XFAIL): #\1: $prefix#" >"$LOG.lines"
@@ -65,8 +73,12 @@ run_suite() {
 }
 
 # TCG's "max" CPU has SMEP, SMAP, UMIP, FSGSBASE, XSAVE; qemu64 has none of
-# them, so lg.ko's fallbacks run too.
+# them, so lg.ko's fallbacks run too.  That run also checks the host's own
+# memory use: every slab object lg.ko frees is poisoned and checked
+# (slub_debug), and freed pages are unmapped (debug_pagealloc).
 status=0
 run_suite "" || status=1
-run_suite qemu64 -cpu qemu64 || status=1
+run_suite qemu64 --cmdline slub_debug=FZPU --cmdline debug_pagealloc=on -cpu qemu64 || status=1
+# Bochs's Intel model keeps global and PCID-tagged translations as hardware does.
+run_suite bochs --bochs broadwell_ult || status=1
 exit $status
