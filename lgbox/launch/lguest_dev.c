@@ -49,8 +49,3 @@ int lguest_dev_irq(int fd, unsigned int irq)
 
 	return ioctl(fd, LGUEST_IRQ, &arg);
 }
-
-void lguest_dev_close(int fd)
-{
-	close(fd);
-}

@@ -84,9 +84,3 @@ int lguest_dev_irq(int fd, unsigned int irq)
 	fake.irqs++;
 	return 0;
 }
-
-void lguest_dev_close(int fd)
-{
-	(void)fd;
-	fake.init_done = false;
-}
