@@ -17,7 +17,7 @@ int lguest_dev_open(void)
 
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (modprobe lg)",
+			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (insmod lg.ko; the appliance keeps it in /lib/modules)",
 					 LGUEST_DEVICE_PATH);
 		else
 			lgbox_warn_errno("cannot open %s", LGUEST_DEVICE_PATH);

@@ -400,6 +400,7 @@ int supervise(const struct launch_opts *opts, int (*run_guest)(const struct laun
 			lgbox_warn("guest %s ended: %s (exit status %d)", opts->name,
 				   fate_name(fate), fate < 0 ? 128 - fate : fate);
 	} while (boot_again(&sv, fate));
+	rundir_write(&sv.rd, "ended", sv.ended);	/* maybe with "gave up" now */
 	set_state(&sv, fate == LAUNCH_EXIT_POWEROFF || sv.stop_requested ||
 		  fate == LAUNCH_EXIT_REBOOT ? "stopped" : "crashed");
 out:

@@ -313,7 +313,9 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 	devices_set_irq(devs, raise_irq, &lguest_fd);
 	guest_report("running", NULL);
 	fate = run_loop(lguest_fd, opts, devs);
+	/* The boot is over: its grace timer and stop requests with it. */
 	alarm(0);
+	stop_signals = 0;
 	devices_set_irq(devs, NULL, NULL);
 	return fate;
 }

@@ -9,7 +9,10 @@
  *   fake.end=HOW         poweroff (default), crash or reboot
  *   fake.button=HOW      on the power button: poweroff (default) or ignore
  *   fake.boots=FILE      append a line to FILE at every boot
- *   fake.crashes=N       with fake.boots: the first N boots crash at their end
+ *   fake.crashes=N       with fake.boots: the first N boots crash at their end,
+ *                        the later ones run for ever
+ *   fake.open=FILE       open FILE for reading at the first exit, as a device
+ *                        model gone wrong would (the sandbox must refuse it)
  *
  * Its first exit prints "fake guest: boot N" on the console.  It sleeps in
  * short naps, so signals interrupt LGUEST_RUN with EINTR as lg.ko's do.
@@ -121,8 +124,9 @@ static int end(struct lguest_run *run, const char *how)
 int lguest_dev_run(int fd, struct lguest_run *run)
 {
 	struct timespec nap = { .tv_nsec = 20 * 1000 * 1000 };
-	char buf[32], how[16];
+	char buf[32], how[16], path[256];
 	const char *run_for = word("fake.run", NULL, buf, sizeof(buf));
+	unsigned int crashes = atoi(word("fake.crashes", "0", how, sizeof(how)));
 
 	if (fd != FAKE_FD || !fake.started) {
 		errno = EBADF;
@@ -130,6 +134,8 @@ int lguest_dev_run(int fd, struct lguest_run *run)
 	}
 	if (!fake.said) {
 		fake.said = true;
+		if (word("fake.open", NULL, path, sizeof(path)))
+			close(open(path, O_RDONLY | O_CLOEXEC));
 		memset(run, 0, sizeof(*run));
 		run->exit_reason = LGUEST_EXIT_CONSOLE;
 		run->console.len = snprintf((char *)run->console.data, sizeof(run->console.data),
@@ -144,7 +150,7 @@ int lguest_dev_run(int fd, struct lguest_run *run)
 			strcpy(run->death.reason, "power button");
 			return 0;
 		}
-		if (run_for && running_for() >= atof(run_for))
+		if (run_for && (!crashes || fake.boot <= crashes) && running_for() >= atof(run_for))
 			return end(run, word("fake.end", "poweroff", how, sizeof(how)));
 		if (nanosleep(&nap, NULL) < 0)
 			return -1;	/* EINTR, as LGUEST_RUN */

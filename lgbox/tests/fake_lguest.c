@@ -82,5 +82,6 @@ int lguest_dev_irq(int fd, unsigned int irq)
 		return -1;
 	}
 	fake.irqs++;
+	fake.irq_lines |= 1ULL << irq;
 	return 0;
 }
