@@ -93,7 +93,7 @@ struct sharenet {
 	unsigned int next_port;		/* round robin over the senders */
 	uint8_t mac[6];
 	int event_fd;
-	uint64_t dropped;
+	uint32_t wake_seen;		/* for the watcher's start */
 };
 
 static struct sn_header *header(struct sharenet *sn)
@@ -128,8 +128,7 @@ static ssize_t sharenet_send(void *ctx, const struct iovec *iov, unsigned int n)
 	for (i = 0; i < n; i++)
 		total += iov[i].iov_len;
 	if (total < VNET_HDR_SIZE + SN_FRAME_MIN || total > VNET_HDR_SIZE + SN_FRAME_MAX) {
-		sn->dropped++;
-		errno = EMSGSIZE;
+		errno = EMSGSIZE;	/* the device counts it as dropped */
 		return -1;
 	}
 	len = total - VNET_HDR_SIZE;
@@ -165,9 +164,14 @@ static ssize_t receive_from(struct sharenet *sn, unsigned int p, const struct io
 
 	for (i = 0; i < n; i++)
 		room += iov[i].iov_len;
-	/* A head that went back or leapt ahead: read on from where it is. */
-	if (head < *cursor || head - *cursor > SN_SLOTS)
-		*cursor = head < SN_SLOTS ? 0 : head - SN_SLOTS;
+	/*
+	 * A head that went back: read on from there.  One that leapt ahead:
+	 * the frames in between are gone (overwritten), the newest are left.
+	 */
+	if (head < *cursor)
+		*cursor = head;
+	else if (head - *cursor > SN_SLOTS)
+		*cursor = head - SN_SLOTS;
 	while (*cursor < head) {
 		uint64_t number = (*cursor)++;
 		struct sn_slot *slot = slot_at(sn, p, number);
@@ -225,20 +229,21 @@ static void sharenet_rx_ready(void *ctx)
 	ioloop_wake();
 }
 
+/* seen: the wake word when the port was joined, so no frame since is missed. */
 static void *watch_wake_word(void *arg)
 {
 	struct sharenet *sn = arg;
 	uint32_t *wake = &header(sn)->wake;
-	uint32_t seen = __atomic_load_n(wake, __ATOMIC_ACQUIRE), now;
+	uint32_t seen = sn->wake_seen, now;
 	struct timespec second = { .tv_sec = 1 };
 
 	for (;;) {
-		futex(wake, FUTEX_WAIT, seen, &second);
 		now = __atomic_load_n(wake, __ATOMIC_ACQUIRE);
 		if (now != seen) {
 			seen = now;
 			poke(sn->event_fd);
 		}
+		futex(wake, FUTEX_WAIT, seen, &second);
 	}
 	return NULL;
 }
@@ -340,6 +345,7 @@ int sharenet_join(const char *path, const uint8_t mac[6], struct net_backend *be
 		return -1;
 	/* fd stays open: it holds our port. */
 	memcpy(sn->mac, mac, 6);
+	sn->wake_seen = __atomic_load_n(&header(sn)->wake, __ATOMIC_ACQUIRE);
 	sn->sent = __atomic_load_n(&port_at(sn, sn->port)->head, __ATOMIC_ACQUIRE);
 	for (p = 0; p < SN_PORTS; p++)
 		sn->cursor[p] = __atomic_load_n(&port_at(sn, p)->head, __ATOMIC_ACQUIRE);
