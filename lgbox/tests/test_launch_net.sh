@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_launch_net.sh - launch's tap handling on a real kernel, inside a
 # private network namespace (unshare -n -m, as root): a missing bridge is
-# reported, a tap is brought up and put into its bridge, and --dry-run
-# creates no tap.  The boots run on fake-lgbox (tests/fake_guest.c stands
+# reported, a tap is brought up and put into its bridge, --dry-run creates
+# no tap, and net-setup changes nothing when part of its input is bad.  The boots run on fake-lgbox (tests/fake_guest.c stands
 # in for /dev/lguest), so no lg.ko is needed.
 # Needs LGBOX, LGBOX_FAKE, root, unshare and /dev/net/tun.
 
@@ -62,6 +62,26 @@ if [ $status -eq 0 ] && [ "$master" = br0 ] && [ $((flags & 1)) = 1 ] &&
 	pass tap_up_in_bridge
 else
 	fail tap_up_in_bridge "status $status, master '$master', flags $flags: $(cat "$tmp/out")"
+fi
+
+# net-setup checks the whole command, and the whole setup file, before it changes anything.
+"$LGBOX" net-setup --state "$tmp/ns.state" addr lo 10.77.0.1/24 10.77.0.300/24 2>/dev/null
+status=$?
+if [ $status -eq 2 ] && ! ip -4 addr show dev lo | grep -q 10.77.0.1; then
+	pass net_setup_bad_second_address_adds_none
+else
+	fail net_setup_bad_second_address_adds_none "status $status: $(ip -4 addr show dev lo)"
+fi
+printf 'bridge br-early
+tap tap-early --bridge br-early
+route 10.9.0.0/16 via
+' > "$tmp/setup"
+"$LGBOX" net-setup --state "$tmp/ns.state" apply "$tmp/setup" 2>/dev/null
+status=$?
+if [ $status -eq 2 ] && [ ! -e /sys/class/net/br-early ] && [ ! -e /sys/class/net/tap-early ]; then
+	pass net_setup_apply_runs_no_line_before_a_syntax_error
+else
+	fail net_setup_apply_runs_no_line_before_a_syntax_error "status $status: $(ls /sys/class/net | tr '\n' ' ')"
 fi
 
 [ $failures -eq 0 ]
