@@ -47,20 +47,30 @@ extern const char *lgbox_applet;
 extern const char *lgbox_applet_usage;
 
 /*
- * getopt_long() as every applet uses it: options and operands in any order
- * (operands are left from optind on), "--opt=value" and "--opt value".
- * --help or -h anywhere prints the usage and exits 0, --version likewise;
- * an unknown option or a missing value prints one error line and exits 2.
- * Short options mean the same in every applet (doc/lgbox.md): -h help,
- * -q quiet, -v verbose, -r read-only, -d daemon, -p pidfile, -l log,
- * -n name, -t timeout, -e escape key, -a all.  Returns the next option's
- * val, or -1.  Set optind = 0 before parsing another argument vector.
+ * getopt_long() as every applet uses it (lib/args.c): options and operands
+ * in any order (operands are left from lgbox_optind on), "--opt=value" and
+ * "--opt value"; an option's value is in lgbox_optarg.  --help or -h
+ * anywhere prints the usage and exits 0, --version likewise; an unknown
+ * option or a missing value prints one error line and exits 2.  Short
+ * options mean the same in every applet (doc/lgbox.md): -h help, -q quiet,
+ * -v verbose, -r read-only, -d daemon, -p pidfile, -l log, -n name,
+ * -t timeout, -e escape key, -a all.  Returns the next option's val, or -1.
+ * Set lgbox_optind = 0 before parsing another argument vector.
  */
 int lgbox_getopt(int argc, char **argv, const char *shortopts,
 		 const struct option *longopts);
+extern int lgbox_optind;
+extern char *lgbox_optarg;
 
 /* Decimal TEXT (digits only) no larger than max; 0, or -1 if it is not one. */
 int lgbox_parse_uint(const char *text, uint64_t max, uint64_t *value);
+/*
+ * The number in base 10 or 16 at the start of TEXT, after any blanks, no
+ * larger than max; returns where it ends, or NULL if there is none (strtoul
+ * without its sign and overflow surprises).
+ */
+const char *lgbox_scan_uint(const char *text, unsigned int base, uint64_t max,
+			    uint64_t *value);
 /* "64M", "1G", "4096K", "1048576" (K/M/G/T, optional "iB"/"B") -> bytes; 0 or -1. */
 int lgbox_parse_size(const char *text, uint64_t *bytes);
 /* Seconds with up to three decimals ("2", "0.5") no more than max_ms; 0 or -1. */

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,49 +111,49 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while (!err && (opt = lgbox_getopt(argc, argv, "rn:dp:l:", longopts)) != -1) {
 		switch (opt) {
 		case OPT_NBD_TCP:
-			err = add_listen(o, FRONT_NBD, false, optarg);
+			err = add_listen(o, FRONT_NBD, false, lgbox_optarg);
 			break;
 		case OPT_NBD_UNIX:
-			err = add_listen(o, FRONT_NBD, true, optarg);
+			err = add_listen(o, FRONT_NBD, true, lgbox_optarg);
 			break;
 		case OPT_VHOST_USER:
-			err = add_listen(o, FRONT_VHOST_USER_BLK, true, optarg);
+			err = add_listen(o, FRONT_VHOST_USER_BLK, true, lgbox_optarg);
 			break;
 		case 'r':
 			o->read_only = true;
 			break;
 		case 'n':
-			o->name = optarg;
+			o->name = lgbox_optarg;
 			break;
 		case OPT_SERIAL:
-			o->serial = optarg;
+			o->serial = lgbox_optarg;
 			break;
 		case OPT_QUEUES:
-			if (lgbox_parse_uint(optarg, 64, &queues) < 0 || queues < 1)
+			if (lgbox_parse_uint(lgbox_optarg, 64, &queues) < 0 || queues < 1)
 				err = lgbox_usage_error("bad value \"%s\" for --queues: expected 1 to 64",
-							optarg);
+							lgbox_optarg);
 			o->queues = queues;
 			break;
 		case 'd':
 			o->daemon = true;
 			break;
 		case 'p':
-			o->pidfile = optarg;
+			o->pidfile = lgbox_optarg;
 			break;
 		case 'l':
-			o->log = optarg;
+			o->log = lgbox_optarg;
 			break;
 		}
 	}
 	if (err)
 		return err;
-	if (optind != argc - 1)
-		return lgbox_usage_error(optind == argc ? "missing IMAGE" : "more than one IMAGE");
+	if (lgbox_optind != argc - 1)
+		return lgbox_usage_error(lgbox_optind == argc ? "missing IMAGE" : "more than one IMAGE");
 	if (o->n_listen == 0)
 		return lgbox_usage_error("nothing to serve on: give --nbd-tcp, --nbd-unix or --vhost-user");
-	o->image = argv[optind];
+	o->image = argv[lgbox_optind];
 	if (!o->name)
-		o->name = basename(strdup(o->image));
+		o->name = strrchr(o->image, '/') ? strrchr(o->image, '/') + 1 : o->image;
 	if (!o->serial)
 		o->serial = o->name;
 	return 0;

@@ -105,18 +105,20 @@ static unsigned long resident_guest_kib(const struct guest_ram *ram)
 static void print_memory_use(const struct guest_ram *ram)
 {
 	char line[256];
-	unsigned long peak = 0, guest = resident_guest_kib(ram);
+	unsigned long guest = resident_guest_kib(ram);
+	uint64_t peak = 0;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VmHWM:", 6)) {
-			peak = strtoul(line + 6, NULL, 10);
+			lgbox_scan_uint(line + 6, 10, UINT64_MAX, &peak);
 			break;
 		}
 	if (f)
 		fclose(f);
-	printf("launcher memory: peak RSS %lu KiB, guest RAM touched %lu KiB, overhead %lu KiB\n",
-	       peak, guest, peak > guest ? peak - guest : 0);
+	printf("launcher memory: peak RSS %llu KiB, guest RAM touched %lu KiB, overhead %llu KiB\n",
+	       (unsigned long long)peak, guest,
+	       (unsigned long long)(peak > guest ? peak - guest : 0));
 }
 
 /* --dry-run: everything a boot does before /dev/lguest, then a report. */

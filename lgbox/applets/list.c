@@ -133,13 +133,13 @@ static int list_main(int argc, char **argv)
 		if (c == 'j')
 			ctx.json = true;
 		else if (c == 'R')
-			ctx.run_dir = optarg;
+			ctx.run_dir = lgbox_optarg;
 		else
-			config_dir = optarg;
+			config_dir = lgbox_optarg;
 	}
-	if (optind < argc)
+	if (lgbox_optind < argc)
 		return lgbox_usage_error("unexpected argument \"%s\" (list takes options only)",
-					 argv[optind]);
+					 argv[lgbox_optind]);
 	if (!ctx.json)
 		printf("%-16s %-10s %7s %7s %9s %8s  %s\n", "NAME", "STATE", "PID", "MEMORY",
 		       "UPTIME", "RESTARTS", "LAST END");

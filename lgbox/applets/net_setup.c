@@ -68,6 +68,8 @@ LGBOX_APPLET("net-setup", net_setup_main,
 	"line of FILE first.\n");
 
 #define DEFAULT_STATE_FILE "/run/lguest/net-setup.state"
+#define STATE_RECORD_MAX 256
+#define SETUP_LINE_MAX 1024
 #define STATE_HEADER "# lgbox net-setup: changes made, undone newest first by teardown\n"
 
 /* The undo journal: one record per change, oldest first. */
@@ -180,8 +182,7 @@ void net_note(struct net_ctx *ctx, const char *fmt, ...)
 static int state_open(struct net_ctx *ctx)
 {
 	struct net_state *st = &ctx->state;
-	char *dir = strdup(st->path), *slash, *line = NULL;
-	size_t line_size = 0;
+	char *dir = strdup(st->path), *slash, line[STATE_RECORD_MAX];
 	FILE *file;
 
 	slash = dir ? strrchr(dir, '/') : NULL;
@@ -196,7 +197,7 @@ static int state_open(struct net_ctx *ctx)
 	file = fdopen(dup(st->fd), "r");
 	if (!file)
 		return net_fail(ctx, -errno, "cannot read state file %s", st->path);
-	while (getline(&line, &line_size, file) > 0) {
+	while (fgets(line, sizeof(line), file)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '#' || !line[0])
 			continue;
@@ -208,7 +209,6 @@ static int state_open(struct net_ctx *ctx)
 		}
 		st->records[st->count++] = strdup(line);
 	}
-	free(line);
 	fclose(file);
 	return 0;
 }
@@ -240,7 +240,7 @@ static __attribute__((format(printf, 2, 3)))
 void state_record(struct net_ctx *ctx, const char *fmt, ...)
 {
 	struct net_state *st = &ctx->state;
-	char record[256];
+	char record[STATE_RECORD_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -874,7 +874,7 @@ static int split_words(char *line, char **words, int max)
 
 static int undo_record(struct net_ctx *ctx, const char *record)
 {
-	char copy[256], *words[8];
+	char copy[STATE_RECORD_MAX], *words[8];
 	int n;
 
 	snprintf(copy, sizeof(copy), "%s", record);
@@ -969,7 +969,7 @@ static int parse_args(struct net_ctx *ctx, int argc, char **argv, struct net_arg
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	optind = 0;
+	lgbox_optind = 0;
 	while ((c = lgbox_getopt(argc, argv, "v", longopts)) != -1) {
 		if (ctx->in_file && (c == 'v' || c == OPT_STATE))
 			return net_usage(ctx, "%s belongs on the command line, not in a setup file",
@@ -979,31 +979,31 @@ static int parse_args(struct net_ctx *ctx, int argc, char **argv, struct net_arg
 			ctx->verbose = true;
 			break;
 		case OPT_STATE:
-			ctx->state.path = optarg;
+			ctx->state.path = lgbox_optarg;
 			break;
 		case OPT_ADDR:
 			if (a->n_addrs == MAX_ADDRS)
 				return net_usage(ctx, "more than %d --addr options", MAX_ADDRS);
-			a->addrs[a->n_addrs++] = optarg;
+			a->addrs[a->n_addrs++] = lgbox_optarg;
 			break;
 		case OPT_OWNER:
-			a->owner = optarg;
+			a->owner = lgbox_optarg;
 			break;
 		case OPT_GROUP:
-			a->group = optarg;
+			a->group = lgbox_optarg;
 			break;
 		case OPT_BRIDGE:
-			a->bridge = optarg;
+			a->bridge = lgbox_optarg;
 			break;
 		}
 		if (c >= OPT_ADDR && c < OPT_STATE)
 			a->given |= OPT_BIT(c);
 	}
-	if (optind == argc)
+	if (lgbox_optind == argc)
 		return net_usage(ctx, "missing command (see 'lgbox net-setup --help')");
-	a->name = argv[optind];
-	a->argv = argv + optind + 1;
-	a->argc = argc - optind - 1;
+	a->name = argv[lgbox_optind];
+	a->argv = argv + lgbox_optind + 1;
+	a->argc = argc - lgbox_optind - 1;
 	return 0;
 }
 
@@ -1036,27 +1036,29 @@ static int run_command(struct net_ctx *ctx, const struct net_args *a)
 static int read_setup_file(struct net_ctx *ctx, const char *path, struct setup_file *sf)
 {
 	FILE *file = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL;
-	size_t size = 0;
+	char line[SETUP_LINE_MAX];
+	int ret = 0;
 
 	if (!file)
 		return net_fail(ctx, -errno, "cannot open setup file %s", path);
-	while (getline(&line, &size, file) > 0) {
+	while (!ret && fgets(line, sizeof(line), file)) {
+		if (!strchr(line, '\n') && !feof(file))
+			ret = net_usage(ctx, "%s:%d: line longer than %d bytes", path,
+					sf->count + 1, SETUP_LINE_MAX - 2);
 		line[strcspn(line, "#\n")] = '\0';
 		sf->lines = realloc(sf->lines, (sf->count + 1) * sizeof(*sf->lines));
 		if (!sf->lines || !(sf->lines[sf->count++] = strdup(line)))
 			lgbox_die("out of memory reading %s", path);
 	}
-	free(line);
 	if (file != stdin)
 		fclose(file);
-	return 0;
+	return ret;
 }
 
 /* Checks (check_only) or runs every line, as "FILE:LINE" in messages. */
 static int run_setup_file(struct net_ctx *ctx, const char *path, const struct setup_file *sf)
 {
-	char where[300], copy[1024], *words[33];
+	char where[300], copy[SETUP_LINE_MAX], *words[33];
 	struct net_args a;
 	int i, n, ret = 0;
 
@@ -1064,11 +1066,7 @@ static int run_setup_file(struct net_ctx *ctx, const char *path, const struct se
 	for (i = 0; !ret && i < sf->count; i++) {
 		snprintf(where, sizeof(where), "%s:%d", path, i + 1);
 		lgbox_context = where;
-		if (strlen(sf->lines[i]) >= sizeof(copy)) {
-			ret = net_usage(ctx, "line longer than %zu bytes", sizeof(copy) - 1);
-			break;
-		}
-		strcpy(copy, sf->lines[i]);
+		strcpy(copy, sf->lines[i]);	/* fits: read_setup_file() saw to it */
 		words[0] = "net-setup";
 		n = split_words(copy, words + 1, 32);
 		if (n)

@@ -74,13 +74,13 @@ static int start_main(int argc, char **argv)
 
 	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1) {
 		if (c == 'C')
-			config_dir = optarg;
+			config_dir = lgbox_optarg;
 		else
-			run_dir = optarg;
+			run_dir = lgbox_optarg;
 	}
-	if (optind == argc)
+	if (lgbox_optind == argc)
 		return lgbox_usage_error("give the fixed guests to start: NAME...");
-	for (i = optind; i < argc; i++) {
+	for (i = lgbox_optind; i < argc; i++) {
 		snprintf(config, sizeof(config), "%s/%s.conf", config_dir, argv[i]);
 		if (strchr(argv[i], '/') || stat(config, &st) < 0) {
 			lgbox_warn("no fixed guest %s (no config file %s)", argv[i], config);

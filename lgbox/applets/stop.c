@@ -155,19 +155,19 @@ static int stop_main(int argc, char **argv)
 		if (c == 'a')
 			s.all = true;
 		else if (c == 'R')
-			s.run_dir = optarg;
-		else if (lgbox_parse_uint(optarg, 86400, &timeout) < 0)
+			s.run_dir = lgbox_optarg;
+		else if (lgbox_parse_uint(lgbox_optarg, 86400, &timeout) < 0)
 			return lgbox_usage_error("bad value \"%s\" for --timeout: expected seconds "
-						 "from 0 to 86400", optarg);
+						 "from 0 to 86400", lgbox_optarg);
 	}
-	if (s.all == (optind < argc))
+	if (s.all == (lgbox_optind < argc))
 		return lgbox_usage_error(s.all ? "give guest names or --all, not both" :
 					 "give the guests to stop: NAME... or --all");
-	if (argc - optind > MAX_STOPS)
+	if (argc - lgbox_optind > MAX_STOPS)
 		return lgbox_usage_error("at most %d guests at a time", MAX_STOPS);
 	if (s.all)
 		rundir_for_each_name(s.run_dir, NULL, request_stop, &s);
-	for (i = optind; i < argc; i++)
+	for (i = lgbox_optind; i < argc; i++)
 		request_stop(argv[i], &s);
 	if (wait_gone(&s, timeout))
 		kill_the_rest(&s, timeout);

@@ -263,18 +263,18 @@ static const char *set_block(struct launch_opts *o, const char *v)
 	return NULL;
 }
 
-/* "xx:xx:xx:xx:xx:xx" (hand-parsed: sscanf would pull float scanning into the binary). */
+/* "xx:xx:xx:xx:xx:xx" */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned long byte;
-	char *end;
+	const char *end;
+	uint64_t byte;
 	int i;
 
 	for (i = 0; i < 6; i++) {
 		if (!isxdigit((unsigned char)*s))
 			return -1;
-		byte = strtoul(s, &end, 16);
-		if (byte > 255 || end - s > 2 || *end != (i < 5 ? ':' : '\0'))
+		end = lgbox_scan_uint(s, 16, 255, &byte);
+		if (!end || end - s > 2 || *end != (i < 5 ? ':' : '\0'))
 			return -1;
 		mac[i] = byte;
 		s = end + 1;
@@ -555,26 +555,26 @@ int launch_parse_args(struct launch_opts *opts, int argc, char **argv)
 	set_defaults(opts);
 	build_long_options(longopts);
 	/* Pass 1: only find --config, whose settings the rest overrides. */
-	optind = 0;
+	lgbox_optind = 0;
 	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1)
 		if (c == OPT_CONFIG)
-			opts->config = dup_value(optarg);
-	if (optind < argc)
-		return lgbox_usage_error("unexpected argument \"%s\"", argv[optind]);
+			opts->config = dup_value(lgbox_optarg);
+	if (lgbox_optind < argc)
+		return lgbox_usage_error("unexpected argument \"%s\"", argv[lgbox_optind]);
 	if (opts->config && (ret = launch_parse_config(opts, opts->config)))
 		return ret;
 
-	optind = 0;
+	lgbox_optind = 0;
 	parsing_cmdline = true;
 	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1) {
 		const struct launch_option *opt = &options[c - OPT_BASE];
 
 		if (c == OPT_CONFIG)
 			continue;
-		why = opt->set(opts, optarg ? optarg : "yes");
+		why = opt->set(opts, lgbox_optarg ? lgbox_optarg : "yes");
 		if (why)
 			return lgbox_usage_error("bad value \"%s\" for --%s: %s",
-						 optarg ? optarg : "yes", opt->name, why);
+						 lgbox_optarg ? lgbox_optarg : "yes", opt->name, why);
 	}
 	parsing_cmdline = false;
 	if (!opts->kernel)

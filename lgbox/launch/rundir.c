@@ -114,6 +114,7 @@ static void unlink_in(const char *dir, const char *const *names, size_t count)
 static uint64_t process_start_time(long pid)
 {
 	char path[64], buf[1024], *p;
+	uint64_t start;
 	ssize_t n;
 	int fd, field;
 
@@ -127,7 +128,7 @@ static uint64_t process_start_time(long pid)
 	p = strrchr(buf, ')');	/* the command name may hold anything */
 	for (field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	return p && lgbox_scan_uint(p + 1, 10, UINT64_MAX, &start) ? start : 0;
 }
 
 static void lock_path(const char *dir, char *path, size_t size)

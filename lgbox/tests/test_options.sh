@@ -63,6 +63,12 @@ good help_after_a_command "Usage: lgbox net-setup " net-setup addr lo --help
 good option_equals_value "memory: 96 MiB" launch $G --memory=96M
 good option_space_value "memory: 96 MiB" launch $G --memory 96M
 
+good unambiguous_abbreviation "memory: 96 MiB" launch $G --mem 96M
+bad ambiguous_abbreviation 2 "ambiguous option --re (see 'lgbox launch --help')" launch $G --re x
+bad clustered_short_options 2 "option -e needs a value" console-attach -qr -e
+bad attached_short_value 2 'bad value "-1" for --timeout' stop -t-1 web
+bad double_dash_ends_options 1 "guest -q is not running" console-attach --run-dir "$tmp" -- -q
+
 # --- launch: the same kind of error, the same status
 bad memory_not_a_2m_multiple 2 'bad value "65M" for --memory: guest RAM is a multiple of 2 MiB' \
 	launch $G --memory 65M
