@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -60,7 +61,8 @@ static const unsigned short allowed[] = {
 
 /* ioctl requests allowed: the vCPU, the terminal, block devices. */
 static const unsigned int allowed_ioctls[] = {
-	LGUEST_RUN, LGUEST_IRQ, TCGETS, TCSETS, TCSETSW, TCSETSF, BLKDISCARD, BLKZEROOUT,
+	LGUEST_INIT, LGUEST_RUN, LGUEST_IRQ, TCGETS, TCSETS, TCSETSW, TCSETSF, BLKDISCARD,
+	BLKZEROOUT,
 };
 
 /*
@@ -183,24 +185,42 @@ static void build_filter(struct filter *f)
 	ret(f, SECCOMP_RET_TRAP);
 }
 
-/* Async-signal-safe: says which call was refused and ends the process. */
-static void on_sigsys(int sig, siginfo_t *info, void *unused)
+static size_t put_number(char *buf, unsigned long n, unsigned int base)
+{
+	char digits[24];
+	size_t i = 0, len = 0;
+
+	do
+		digits[i++] = "0123456789abcdef"[n % base];
+	while (n /= base);
+	while (i)
+		buf[len++] = digits[--i];
+	return len;
+}
+
+/*
+ * Async-signal-safe: says which call was refused (with its first two
+ * arguments, which tell an ioctl's request) and ends the process.
+ */
+static void on_sigsys(int sig, siginfo_t *info, void *context)
 {
 	static const char head[] = "lgbox launch: the guest process made system call ";
 	static const char tail[] = ", which its seccomp filter refuses; ending it "
 				   "(--sandbox=no runs without the filter)\n";
-	char msg[sizeof(head) + 12 + sizeof(tail)], digits[12];
-	unsigned int n = info->si_syscall, i = 0;
+	const ucontext_t *uc = context;
+	char msg[sizeof(head) + 64 + sizeof(tail)];
 	size_t len = sizeof(head) - 1;
 
 	(void)sig;
-	(void)unused;
 	memcpy(msg, head, len);
-	do
-		digits[i++] = '0' + n % 10;
-	while ((n /= 10) && i < sizeof(digits));
-	while (i)
-		msg[len++] = digits[--i];
+	len += put_number(msg + len, info->si_syscall, 10);
+	memcpy(msg + len, " (0x", 4);
+	len += 4;
+	len += put_number(msg + len, uc->uc_mcontext.gregs[REG_RDI], 16);
+	memcpy(msg + len, ", 0x", 4);
+	len += 4;
+	len += put_number(msg + len, uc->uc_mcontext.gregs[REG_RSI], 16);
+	msg[len++] = ')';
 	memcpy(msg + len, tail, sizeof(tail) - 1);
 	len += sizeof(tail) - 1;
 	if (write(STDERR_FILENO, msg, len) < 0)
