@@ -221,7 +221,7 @@ else
 		--cmdline "fake.open=/etc/hostname" > "$tmp/bad.out" 2>&1
 	status=$?
 	check seccomp_refuses_other_system_calls "status $status: $(cat "$tmp/bad.out")" \
-		sh -c '[ "$1" = 1 ] && grep -Eq "made system call (2|257), which its seccomp filter refuses" "$2"' \
+		sh -c '[ "$1" = 1 ] && grep -Eq "made system call (2|257) [(].*[)], which its seccomp filter refuses" "$2"' \
 		- $status "$tmp/bad.out"
 	F launch --run-dir "$run" --kernel "$tmp/guest.elf" --memory 32M --name free --sandbox=no \
 		--cmdline "fake.open=/etc/hostname fake.run=0.1" > "$tmp/free.out" 2>&1
