@@ -129,10 +129,22 @@ static void pick_mac(const struct net_opt *opt, const char *seed, uint8_t mac[6]
 	memcpy(mac + 2, &hash, 4);
 }
 
-static int watch_net(struct virtio_dev *dev, int fd)
+/* A network file's eventfd says "frames may be there": reset it, then receive. */
+static void sharenet_frames_arrived(void *ctx, int fd, short revents)
+{
+	uint64_t count;
+
+	(void)revents;
+	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		lgbox_warn_errno("sharenet: cannot read its eventfd");
+	virtio_net_receive(ctx);
+}
+
+static int watch_net(struct virtio_dev *dev, int fd,
+		     void (*ready)(void *ctx, int fd, short revents))
 {
 	struct io_watch w = { .fd = fd, .events = POLLIN, .wanted = net_rx_wanted,
-			      .ready = net_rx_ready, .ctx = dev };
+			      .ready = ready, .ctx = dev };
 
 	return dev && ioloop_add(&w) == 0 ? 0 : -1;
 }
@@ -158,7 +170,7 @@ static struct virtio_dev *sharenet_create(const struct net_opt *opt, const char 
 	if (fd < 0)
 		return NULL;
 	dev = virtio_net_create_backend(mem, &be, mac);
-	return watch_net(dev, fd) < 0 ? NULL : dev;
+	return watch_net(dev, fd, sharenet_frames_arrived) < 0 ? NULL : dev;
 }
 
 struct virtio_dev *host_net_create(const struct net_opt *opt, const char *guest,
@@ -177,5 +189,5 @@ struct virtio_dev *host_net_create(const struct net_opt *opt, const char *guest,
 	if (fd < 0 || wire_tap(opt) < 0)
 		return NULL;
 	dev = virtio_net_create(mem, fd, mac, ioloop_wake);
-	return watch_net(dev, fd) < 0 ? NULL : dev;
+	return watch_net(dev, fd, net_rx_ready) < 0 ? NULL : dev;
 }

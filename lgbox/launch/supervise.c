@@ -222,6 +222,11 @@ static int run_boot(struct supervisor *sv, int (*run_guest)(const struct launch_
 	sv->guest = fork();
 	if (sv->guest < 0) {
 		lgbox_warn_errno("cannot fork the guest process");
+		sv->guest = 0;
+		close(report[0]);
+		close(report[1]);
+		close(messages[0]);
+		close(messages[1]);
 		return LAUNCH_EXIT_FAILURE;
 	}
 	if (sv->guest == 0) {
