@@ -33,10 +33,16 @@
 
 static volatile sig_atomic_t stop_signals;
 
+/*
+ * A first stop request that comes while an exit is being handled
+ * interrupts no LGUEST_RUN: the next one may run the guest on for as long as
+ * it does not exit.  The alarm a second later interrupts that one (and the
+ * grace timer replaces it once the request is seen).
+ */
 static void on_stop_signal(int sig)
 {
-	(void)sig;
-	stop_signals++;
+	if (++stop_signals == 1 && sig != SIGALRM)
+		alarm(1);
 }
 
 void vcpu_install_signals(void)
@@ -242,6 +248,9 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 	int fate;
 
 	for (;;) {
+		/* Here, not only after EINTR: see on_stop_signal(). */
+		if (stop_signals && (fate = handle_stop_signal(fd, opts, &stopping)) >= 0)
+			return fate;
 		run.flags = 0;
 		/*
 		 * exit_reason is only an output (lg.ko remembers a pending MMIO
@@ -250,11 +259,8 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 		 */
 		run.exit_reason = 0;
 		if (lguest_dev_run(fd, &run) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				if (stop_signals && (fate = handle_stop_signal(fd, opts, &stopping)) >= 0)
-					return fate;
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			}
 			lgbox_warn_errno("LGUEST_RUN failed for guest %s", opts->name);
 			guest_report("ended", "launch failed: LGUEST_RUN: %s", strerror(errno));
 			return LAUNCH_EXIT_FAILURE;

@@ -19,7 +19,11 @@
  * Each call also makes the ioctl lg.ko would get (on fd -1, so it fails
  * harmlessly), so that launch's seccomp filter meets the real requests.
  */
+#define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,6 +133,7 @@ int lguest_dev_run(int fd, struct lguest_run *run)
 {
 	struct timespec nap = { .tv_nsec = 20 * 1000 * 1000 };
 	char buf[32], how[16], path[256];
+	sigset_t all, old;
 	const char *run_for = word("fake.run", NULL, buf, sizeof(buf));
 	unsigned int crashes = atoi(word("fake.crashes", "0", how, sizeof(how)));
 
@@ -147,18 +152,29 @@ int lguest_dev_run(int fd, struct lguest_run *run)
 					    "fake guest: boot %u\n", fake.boot);
 		return 0;
 	}
+	/*
+	 * As in lg.ko, a signal that arrives at any point ends the call with
+	 * EINTR: signals are blocked but while the fake sleeps.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (;;) {
 		if (fake.button && strcmp(word("fake.button", "poweroff", how, sizeof(how)),
 					  "ignore")) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			memset(run, 0, sizeof(*run));
 			run->exit_reason = LGUEST_EXIT_POWEROFF;
 			strcpy(run->death.reason, "power button");
 			return 0;
 		}
-		if (run_for && (!crashes || fake.boot <= crashes) && running_for() >= atof(run_for))
+		if (run_for && (!crashes || fake.boot <= crashes) && running_for() >= atof(run_for)) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			return end(run, word("fake.end", "poweroff", how, sizeof(how)));
-		if (nanosleep(&nap, NULL) < 0)
+		}
+		if (ppoll(NULL, 0, &nap, &old) < 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			return -1;	/* EINTR, as LGUEST_RUN */
+		}
 	}
 }
 
