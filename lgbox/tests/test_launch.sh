@@ -8,30 +8,13 @@
 # Needs LGBOX (the built binary) and a C compiler for the tiny guest ELF.
 
 : "${LGBOX:?LGBOX must name the lgbox binary}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-pass() { echo "PASS: test_launch.sh:$1"; }
-fail() { echo "FAIL: test_launch.sh:$1: $2"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
 # expect NAME TEXT FILE: FILE must contain TEXT
 expect() {
 	if grep -qF -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in: $(cat "$3")"; fi
 }
 
-# A minimal lguest guest: one loadable segment at 16 MiB and the entry note.
-cat > "$tmp/guest.c" <<'EOF'
-__asm__(".pushsection .note.lguest, \"a\"\n"
-	".balign 4\n"
-	".long 7, 8, 1\n"		/* namesz, descsz, LGUEST_ELFNOTE_ENTRY */
-	".asciz \"lguest\"\n"
-	".balign 4\n"
-	".quad 0xffffffff81000000\n"
-	".popsection\n");
-void _start(void) { for (;;); }
-EOF
-${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c" ||
-	{ fail build_guest "cannot build the test guest"; exit 1; }
+tiny_guest "$tmp/guest.elf"
 head -c 100000 /dev/urandom > "$tmp/initrd"
 truncate -s 1M "$tmp/disk.img"
 

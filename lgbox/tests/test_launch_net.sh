@@ -2,8 +2,9 @@
 # test_launch_net.sh - launch's tap handling on a real kernel, inside a
 # private network namespace (unshare -n -m, as root): a missing bridge is
 # reported, a tap is brought up and put into its bridge, --dry-run creates
-# no tap, and net-setup changes nothing when part of its input is bad.  The boots run on fake-lgbox (tests/fake_guest.c stands
-# in for /dev/lguest), so no lg.ko is needed.
+# no tap, and net-setup changes nothing when part of its input is bad.  The
+# boots run on fake-lgbox (tests/fake_guest.c stands in for /dev/lguest), so
+# no lg.ko is needed.
 # Needs LGBOX, LGBOX_FAKE, root, unshare and /dev/net/tun.
 
 : "${LGBOX:?LGBOX must name the lgbox binary}"
@@ -17,18 +18,8 @@ if [ -z "$LGBOX_IN_NETNS" ]; then
 	LGBOX_IN_NETNS=1 exec unshare -n -m sh -c 'mount -t sysfs sysfs /sys && exec sh "$0"' "$0"
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-pass() { echo "PASS: test_launch_net.sh:$1"; }
-fail() { echo "FAIL: test_launch_net.sh:$1: $2"; failures=$((failures + 1)); }
-
-cat > "$tmp/guest.c" <<'EOC'
-__asm__(".pushsection .note.lguest, \"a\"\n.balign 4\n.long 7, 8, 1\n"
-	".asciz \"lguest\"\n.balign 4\n.quad 0xffffffff81000000\n.popsection\n");
-void _start(void) { for (;;); }
-EOC
-${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c"
+. "$(dirname "$0")/lib.sh"
+tiny_guest "$tmp/guest.elf"
 # A boot of a guest that powers off after a moment.
 L() { "$LGBOX_FAKE" launch --kernel "$tmp/guest.elf" --memory 32M --run-dir "$tmp/run" \
 	--cmdline fake.run=0.2 "$@"; }

@@ -7,12 +7,7 @@
 # Needs LGBOX (the built binary) and a C compiler for the tiny guest ELF.
 
 : "${LGBOX:?LGBOX must name the lgbox binary}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-pass() { echo "PASS: test_options.sh:$1"; }
-fail() { echo "FAIL: test_options.sh:$1: $2"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
 
 # bad NAME STATUS MESSAGE ARGS...: lgbox ARGS exits STATUS, saying MESSAGE in exactly one line
 bad() {
@@ -40,13 +35,7 @@ good() {
 	fi
 }
 
-cat > "$tmp/guest.c" <<'EOF'
-__asm__(".pushsection .note.lguest, \"a\"\n.balign 4\n.long 7, 8, 1\n"
-	".asciz \"lguest\"\n.balign 4\n.quad 0xffffffff81000000\n.popsection\n");
-void _start(void) { for (;;); }
-EOF
-${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c" ||
-	{ fail build_guest "cannot build the test guest"; exit 1; }
+tiny_guest "$tmp/guest.elf"
 G="--kernel $tmp/guest.elf --dry-run"
 
 # --- the multiplexer and unknown options

@@ -13,16 +13,11 @@
 # Needs LGBOX_FAKE, a C compiler for the tiny guest ELF, and root for --user.
 
 : "${LGBOX_FAKE:?LGBOX_FAKE must name the fake-lgbox binary}"
-tmp=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/lib.sh"
 run="$tmp/run"
 conf="$tmp/guests"
 mkdir -p "$conf"
 
-pass() { echo "PASS: test_supervise.sh:$1"; }
-fail() { echo "FAIL: test_supervise.sh:$1: $2"; failures=$((failures + 1)); }
 # check NAME WHY COMMAND...: PASS if COMMAND succeeds, else FAIL with WHY
 check() {
 	name=$1 why=$2
@@ -30,13 +25,7 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
-cat > "$tmp/guest.c" <<'EOF'
-__asm__(".pushsection .note.lguest, \"a\"\n.balign 4\n.long 7, 8, 1\n"
-	".asciz \"lguest\"\n.balign 4\n.quad 0xffffffff81000000\n.popsection\n");
-void _start(void) { for (;;); }
-EOF
-${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c" ||
-	{ fail build_guest "cannot build the test guest"; exit 1; }
+tiny_guest "$tmp/guest.elf"
 
 F() { "$LGBOX_FAKE" "$@"; }
 # guest_conf NAME CMDLINE [KEY = VALUE lines]: a fixed guest's config file
