@@ -89,6 +89,12 @@ void lgbox_warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* lgbox_warn*() then exit(1). */
 noreturn void lgbox_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void lgbox_die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Replaces every byte of S outside printable ASCII with '?': for text from
+ * a guest or another untrusted source before it reaches a file, a log or
+ * a terminal (no escape sequences, no line breaks).
+ */
+void lgbox_make_printable(char *s);
 /* A usage error: the message as lgbox_warn() prints it; returns 2 for exit. */
 int lgbox_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

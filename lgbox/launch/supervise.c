@@ -81,9 +81,8 @@ void guest_report(const char *event, const char *fmt, ...)
 		va_end(ap);
 	}
 	/* One line: whatever the guest put in a reason cannot start another. */
-	for (n = 0; line[n]; n++)
-		if ((unsigned char)line[n] < ' ' || line[n] == 0x7f)
-			line[n] = '?';
+	lgbox_make_printable(line);
+	n = strlen(line);
 	line[n++] = '\n';
 	if (write(report_fd, line, n) != n)
 		lgbox_warn_errno("cannot report \"%s\" to the supervisor", event);
@@ -124,7 +123,9 @@ static void handle_report(struct supervisor *sv, char *line)
 	} else if (!strcmp(line, "stopping")) {
 		set_state(sv, "stopping");
 	} else if (!strncmp(line, "ended ", 6)) {
+		/* From a process that parses the guest's rings: checked again. */
 		snprintf(sv->ended, sizeof(sv->ended), "%.200s", line + 6);
+		lgbox_make_printable(sv->ended);
 	}
 }
 

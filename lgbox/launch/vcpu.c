@@ -207,22 +207,14 @@ static int handle_stop_signal(int fd, const struct launch_opts *opts, bool *stop
 	return -1;
 }
 
-/* The guest's own words: printable characters only, they reach terminals and logs. */
-static void copy_reason(char *safe, const char *reason)
-{
-	size_t i;
-
-	for (i = 0; i < LGUEST_REASON_MAX - 1 && reason[i]; i++)
-		safe[i] = (unsigned char)reason[i] < ' ' || (unsigned char)reason[i] >= 0x7f ?
-			  '?' : reason[i];
-	safe[i] = '\0';
-}
-
 static int guest_ended(const struct launch_opts *opts, const struct lguest_run *run)
 {
 	char safe[LGUEST_REASON_MAX];
 
-	copy_reason(safe, run->death.reason);
+	/* The guest's own words: they reach terminals and logs. */
+	memcpy(safe, run->death.reason, sizeof(safe));
+	safe[sizeof(safe) - 1] = '\0';
+	lgbox_make_printable(safe);
 	switch (run->exit_reason) {
 	case LGUEST_EXIT_POWEROFF:
 		if (safe[0])

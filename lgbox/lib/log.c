@@ -29,6 +29,13 @@ static void vreport(int errnum, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+void lgbox_make_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 void lgbox_warn(const char *fmt, ...)
 {
 	va_list ap;
