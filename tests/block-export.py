@@ -197,7 +197,10 @@ class BlockExport:
 
 
 def run(*argv, check=True):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=check)
+    # errors="replace": nbdinfo describes the export's first bytes (libmagic's
+    # "content:" line) as they are, and a disk's first bytes need not be UTF-8
+    return subprocess.run(argv, capture_output=True, text=True, errors="replace",
+                          timeout=120, check=check)
 
 
 def host_range(path, offset, length):
