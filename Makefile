@@ -295,6 +295,46 @@ $(STAMPS)/busybox: $(BUSYBOX_SRC)/.config $(KHDR_STAMP)
 busybox: $(STAMPS)/busybox
 
 # ---------------------------------------------------------------------------------------
+# e2fsprogs: Debian's source package, static, musl; only mke2fs and e2fsck, with which the
+# appliance formats and checks its data partition and a guest its disk (ext4)
+
+E2FSPROGS_SRC := $(BUILD)/e2fsprogs-1.47.0
+E2FSPROGS_OBJ := $(BUILD)/e2fsprogs
+E2FSPROGS_BINS := $(E2FSPROGS_OBJ)/misc/mke2fs $(E2FSPROGS_OBJ)/e2fsck/e2fsck
+# everything but the two programs and the libraries they need is left out
+E2FSPROGS_CONFIGURE := --disable-nls --disable-fuse2fs --disable-defrag --disable-imager \
+	--disable-resizer --disable-debugfs --disable-uuidd --disable-e2initrd-helper \
+	--disable-backtrace --disable-tdb --enable-libuuid --enable-libblkid
+
+$(E2FSPROGS_SRC).inputs: FORCE | packages
+	$(Q)mkdir -p $(dir $@)
+	$(Q)grep '^src e2fsprogs ' inputs.lock >$@.tmp
+	$(Q)$(move_if_changed)
+
+$(E2FSPROGS_SRC)/.lgbox-extracted: $(E2FSPROGS_SRC).inputs
+	$(call step,EXTRACT,e2fsprogs (Debian source package) -> $(E2FSPROGS_SRC))
+	$(Q)dsc=$$($(SUPPORT)/inputs.sh path e2fsprogs $(DL)) && rm -rf $(E2FSPROGS_SRC) && \
+		mkdir -p $(BUILD) && \
+		$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs-extract.log "dpkg-source -x $$dsc" \
+		dpkg-source --no-check -x $$dsc $(E2FSPROGS_SRC)
+	$(Q)touch $@
+
+$(STAMPS)/e2fsprogs: $(E2FSPROGS_SRC)/.lgbox-extracted $(KHDR_STAMP)
+	$(call step,E2FS,mke2fs + e2fsck: static musl build (log: $(BUILD)/e2fsprogs.log))
+	$(Q)rm -rf $(E2FSPROGS_OBJ) && mkdir -p $(E2FSPROGS_OBJ)
+	$(Q)cd $(E2FSPROGS_OBJ) && $(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs configure" \
+		$(E2FSPROGS_SRC)/configure CC="ccache musl-gcc" CFLAGS="-Os -isystem $(KHDR)" \
+		LDFLAGS=-static $(E2FSPROGS_CONFIGURE)
+	$(Q)$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs build" \
+		sh -c '$(MAKE) -C $(E2FSPROGS_OBJ) -j$(JOBS) libs && \
+		$(MAKE) -C $(E2FSPROGS_OBJ)/misc -j$(JOBS) mke2fs && \
+		$(MAKE) -C $(E2FSPROGS_OBJ)/e2fsck -j$(JOBS) e2fsck'
+	$(Q)mkdir -p $(dir $@) && touch $@
+
+.PHONY: e2fsprogs
+e2fsprogs: $(STAMPS)/e2fsprogs
+
+# ---------------------------------------------------------------------------------------
 # lgbox and lg.ko: built by their own makefiles (incremental themselves) on every run;
 # until a component's makefile exists it is skipped with a line saying so.
 
@@ -349,7 +389,7 @@ FIXED_GUEST_CONFS := $(foreach g,$(FIXED_GUESTS),$(GUEST_CONFIG_DIR)/$(g).conf)
 # the bridge and disk images the fixed guests use, when the config directory has them
 FIXED_GUEST_FILES := $(FIXED_GUEST_CONFS) $(if $(FIXED_GUESTS),$(wildcard $(GUEST_CONFIG_DIR)/network $(GUEST_CONFIG_DIR)/disks))
 overlay_files = $(shell find $(1) -type f 2>/dev/null)
-ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) \
+ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) E2FSPROGS_BINS='$(E2FSPROGS_BINS)' \
 	LGBOX_BIN=$(LGBOX_BIN) LG_KO=$(LG_KO) LG_TESTS_DIR=$(LG_TESTS_DIR) \
 	WORKLOAD_BIN=$(WORKLOAD_BIN) \
 	GUEST_KERNEL=$(IMAGES)/bzImage GUEST_INITRAMFS=$(GUEST_INITRAMFS) \
@@ -363,16 +403,16 @@ $(BUILD)/%.settings: FORCE
 SETTINGS_rootfs-host = $(HOST_OVERLAYS) | $(FIXED_GUEST_FILES) | $(COMPRESSION)
 SETTINGS_rootfs-guest = $(GUEST_OVERLAYS)
 
-$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(WORKLOAD_BIN) $(BUILD)/rootfs-guest.settings \
+$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(BUILD)/rootfs-guest.settings \
 		$(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
-	$(call step,ROOTFS,guest: busybox + $(GUEST_OVERLAYS))
+	$(call step,ROOTFS,guest: busybox + e2fsprogs + $(GUEST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh guest $(BUILD)/rootfs-guest $(GUEST_OVERLAYS)
 	$(Q)touch $@
 
-$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
+$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
 		$(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
 		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS)) | $(CONFIG)
-	$(call step,ROOTFS,host: busybox + lgbox + lg.ko + guest images + $(HOST_OVERLAYS))
+	$(call step,ROOTFS,host: busybox + e2fsprogs + lgbox + lg.ko + guest images + $(HOST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh host $(BUILD)/rootfs-host $(HOST_OVERLAYS)
 	$(Q)touch $@
 
@@ -405,9 +445,24 @@ $(BOOT_SCRIPT): $(FIT_DIR)/boot.cmd $(BUILD)/fit.settings
 	$(Q)mkimage -q -A x86 -O linux -T script -C none -n "lgbox boot" \
 		-d $(BUILD)/boot.cmd $@ >/dev/null
 
+# GPT disk image (support/mkdisk.sh, genimage): the board's layout; a layout with an esp/
+# tree beside it also gets the kernel and the host initramfs for its EFI system partition
+DISK_LAYOUT := $(call qstrip,$(CONFIG_IMAGE_DISK_LAYOUT))
+DISK := $(IMAGES)/disk.img
+DISK_ESP := $(wildcard $(dir $(DISK_LAYOUT))esp)
+DISK_BOOT_FILES := $(if $(DISK_ESP),$(IMAGES)/bzImage $(HOST_INITRAMFS))
+SETTINGS_disk = $(DISK_LAYOUT) | $(CONFIG_BOARD_CMDLINE)
+
+$(DISK): $(DISK_LAYOUT) $(if $(DISK_ESP),$(call overlay_files,$(DISK_ESP))) $(DISK_BOOT_FILES) \
+		$(SUPPORT)/mkdisk.sh $(BUILD)/disk.settings | packages
+	$(call step,GENIMAGE,$@ ($(DISK_LAYOUT)))
+	$(Q)$(SUPPORT)/mkdisk.sh $(DISK_LAYOUT) $@ $(BUILD)/disk \
+		'$(call qstrip,$(CONFIG_BOARD_CMDLINE))' \
+		$(if $(DISK_ESP),bzImage=$(IMAGES)/bzImage initramfs=$(HOST_INITRAMFS))
+
 comma := ,
 IMAGE_FILES := $(IMAGES)/bzImage $(HOST_INITRAMFS) $(GUEST_INITRAMFS) \
-	$(if $(CONFIG_IMAGE_FIT),$(FIT) $(BOOT_SCRIPT))
+	$(if $(CONFIG_IMAGE_FIT),$(FIT) $(BOOT_SCRIPT)) $(if $(DISK_LAYOUT),$(DISK))
 
 .PHONY: images
 images: $(IMAGE_FILES)
@@ -475,12 +530,16 @@ help:
 	@echo '  all                 every image in $$(O)/images'
 	@echo '  linux               the kernel (bzImage); linux-config, linux-headers: parts of it'
 	@echo '  busybox, lgbox, lg  BusyBox, the lgbox multicall binary, the lg.ko module'
-	@echo '  images              same as all'
+	@echo '  e2fsprogs           mke2fs and e2fsck for the data partition and guest disks'
+	@echo '  images              same as all; with IMAGE_DISK_LAYOUT also images/disk.img:'
+	@echo '                      a GPT disk, for pc-x86_64-efi_defconfig the bootable one to'
+	@echo '                      write to a PC disk or USB stick (doc/building.md, "Real PCs")'
 	@echo '  packages            install missing Debian packages of the build, check pins'
 	@echo '  packages-GROUP      the same for GROUP run, test, bench or fresh'
 	@echo
 	@echo 'Using:'
-	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits)'
+	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits;'
+	@echo '                      its disk: LGBOX_DISK, default images/disk.img)'
 	@echo '  test                build, run lgbox unit tests and tests/*.sh|*.py (tests/run)'
 	@echo '  test-fresh          make test and make run in a clean Debian root (mmdebstrap)'
 	@echo '                      from a clone of FRESH_REV (default HEAD); as root'
