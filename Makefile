@@ -531,9 +531,8 @@ help:
 	@echo '  linux               the kernel (bzImage); linux-config, linux-headers: parts of it'
 	@echo '  busybox, lgbox, lg  BusyBox, the lgbox multicall binary, the lg.ko module'
 	@echo '  e2fsprogs           mke2fs and e2fsck for the data partition and guest disks'
-	@echo '  images              same as all; with IMAGE_DISK_LAYOUT also images/disk.img:'
-	@echo '                      a GPT disk, for pc-x86_64-efi_defconfig the bootable one to'
-	@echo '                      write to a PC disk or USB stick (doc/building.md, "Real PCs")'
+	@echo '  images              same as all: kernel, initramfs images, disk.img (the GPT disk'
+	@echo '                      of IMAGE_DISK_LAYOUT), FIT image'
 	@echo '  packages            install missing Debian packages of the build, check pins'
 	@echo '  packages-GROUP      the same for GROUP run, test, bench or fresh'
 	@echo
@@ -549,6 +548,12 @@ help:
 	@echo '  help                this text'
 	@echo
 	@echo 'Variables: O=$(O)  DL=$(DL) (download cache)  JOBS=$(JOBS)  V=1 (show commands)'
+	@echo
+	@echo 'Boards (board/NAME/ holds what is board-specific: defconfig, fragments, disk layout, run):'
+	@echo '  qemu-x86_64         QEMU loads kernel and initramfs; images/disk.img is its data disk'
+	@echo '  qemu-x86_64-uboot   the same booted by U-Boot from the FIT image'
+	@echo '  pc-x86_64-efi       real x86-64 PCs with UEFI: images/disk.img is the whole disk, to'
+	@echo '                      write to a disk or USB stick (doc/building.md, "Real PCs")'
 	@echo
 	@echo 'Defconfigs:'
 	@$(MAKE) --no-print-directory -s list-defconfigs
