@@ -73,11 +73,10 @@ def check_clock_and_rng(cases, box, name):
 
 def check_disk(cases, box, name):
     """The guest's init made an ext4 file system on its empty disk and mounted it."""
-    out = in_guest(box, name, "dmesg | grep -c 'EXT4-fs (vda): mounted'; "
-                   "awk '$1 == \"/dev/vda\" { print $2, $3 }' /proc/mounts")
+    out = in_guest(box, name, "grep '^/dev/vda ' /proc/mounts")
     _, host = box.run(f"mountpoint -q /var/lib/lgbox && test -f {image(name)} && echo on-data")
     cases.check(f"{name}: its disk, an image on the data partition, is formatted and "
-                f"mounted on /data", out is not None and out.split()[-2:] == ["/data", "ext4"]
+                f"mounted on /data", out is not None and "/dev/vda /data ext4 " in out
                 and host.strip() == "on-data", f"guest: {out!r}; host: {host!r}")
 
 
@@ -160,7 +159,8 @@ def run(cases, box):
     cases.check("web: poweroff ends the guest, its launcher exits 0",
                 ended is not None and "powered off (exit status 0)" in ended,
                 f"/var/log/lgbox/web.log: {log(box, 'web')!r}")
-    status, _ = box.run(f"grep -q {wrote} {image('web')}")
+    # the image is mostly zeros, which grep would read as one huge line
+    status, _ = box.run(f"tr -d '\\000' <{image('web')} | grep -q {wrote}", timeout=180)
     cases.check("web: data written and synced in the guest is in the host's image",
                 wrote is not None and status == 0,
                 f"guest wrote {wrote} into /data/token, not found in {image('web')}")
