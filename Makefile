@@ -253,18 +253,25 @@ linux-headers: $(KHDR_STAMP)
 BUSYBOX_SRC := $(BUILD)/busybox-1.35.0
 BUSYBOX_MAKE = $(MAKE) -C $(BUSYBOX_SRC) -j$(JOBS) CC="ccache musl-gcc"
 
-$(BUSYBOX_SRC).inputs: FORCE | packages
-	$(Q)mkdir -p $(dir $@)
-	$(Q)grep '^src busybox ' inputs.lock >$@.tmp
-	$(Q)$(move_if_changed)
+# debian_source NAME,DIR: DIR/.lgbox-extracted, Debian's source package NAME (fetched and
+# checked by inputs.sh) unpacked with its patches into DIR, again whenever NAME's lines in
+# inputs.lock (kept in DIR.inputs) change
+define debian_source
+$(2).inputs: FORCE | packages
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)grep '^src $(1) ' inputs.lock >$$@.tmp
+	$$(Q)$$(move_if_changed)
 
-$(BUSYBOX_SRC)/.lgbox-extracted: $(BUSYBOX_SRC).inputs
-	$(call step,EXTRACT,busybox (Debian source package) -> $(BUSYBOX_SRC))
-	$(Q)dsc=$$($(SUPPORT)/inputs.sh path busybox $(DL)) && rm -rf $(BUSYBOX_SRC) && \
-		mkdir -p $(BUILD) && \
-		$(SUPPORT)/logged.sh $(BUILD)/busybox-extract.log "dpkg-source -x $$dsc" \
-		dpkg-source --no-check -x $$dsc $(BUSYBOX_SRC)
-	$(Q)touch $@
+$(2)/.lgbox-extracted: $(2).inputs
+	$$(call step,EXTRACT,$(1) (Debian source package) -> $(2))
+	$$(Q)dsc=$$$$($$(SUPPORT)/inputs.sh path $(1) $$(DL)) && rm -rf $(2) && \
+		mkdir -p $$(BUILD) && \
+		$$(SUPPORT)/logged.sh $$(BUILD)/$(1)-extract.log "dpkg-source -x $$$$dsc" \
+		dpkg-source --no-check -x $$$$dsc $(2)
+	$$(Q)touch $$@
+endef
+
+$(eval $(call debian_source,busybox,$(BUSYBOX_SRC)))
 
 # as for Linux: busybox.fragment is the reconfigure trigger, the files are merged and checked
 BUSYBOX_ADDED := $(BUILD)/busybox-added.fragment
@@ -306,18 +313,7 @@ E2FSPROGS_CONFIGURE := --disable-nls --disable-fuse2fs --disable-defrag --disabl
 	--disable-resizer --disable-debugfs --disable-uuidd --disable-e2initrd-helper \
 	--disable-backtrace --disable-tdb --enable-libuuid --enable-libblkid
 
-$(E2FSPROGS_SRC).inputs: FORCE | packages
-	$(Q)mkdir -p $(dir $@)
-	$(Q)grep '^src e2fsprogs ' inputs.lock >$@.tmp
-	$(Q)$(move_if_changed)
-
-$(E2FSPROGS_SRC)/.lgbox-extracted: $(E2FSPROGS_SRC).inputs
-	$(call step,EXTRACT,e2fsprogs (Debian source package) -> $(E2FSPROGS_SRC))
-	$(Q)dsc=$$($(SUPPORT)/inputs.sh path e2fsprogs $(DL)) && rm -rf $(E2FSPROGS_SRC) && \
-		mkdir -p $(BUILD) && \
-		$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs-extract.log "dpkg-source -x $$dsc" \
-		dpkg-source --no-check -x $$dsc $(E2FSPROGS_SRC)
-	$(Q)touch $@
+$(eval $(call debian_source,e2fsprogs,$(E2FSPROGS_SRC)))
 
 $(STAMPS)/e2fsprogs: $(E2FSPROGS_SRC)/.lgbox-extracted $(KHDR_STAMP)
 	$(call step,E2FS,mke2fs + e2fsck: static musl build (log: $(BUILD)/e2fsprogs.log))
