@@ -179,8 +179,14 @@ $(LINUX_EXTRACTED): $(LINUX_SRC).inputs
 		patch -d $(LINUX_SRC) -p1 --batch --forward --quiet <$$p || \
 		{ echo "lgbox build: $$p does not apply to linux-source-6.1 (listed in guest/series)" >&2; exit 1; }; \
 	done
-	$(Q)$(if $(GUEST_PATCHES),cp include/uapi/linux/lguest.h $(LINUX_SRC)/include/uapi/linux/lguest.h)
 	$(Q)touch $@
+
+# The ABI header the guest code (and lg.ko, whose Kbuild finds the tree's headers first)
+# includes as <uapi/linux/lguest.h>: kept equal to the repository's, so a change to it
+# rebuilds what uses it
+LINUX_ABI_HEADER := $(LINUX_SRC)/include/uapi/linux/lguest.h
+$(LINUX_ABI_HEADER): include/uapi/linux/lguest.h $(LINUX_EXTRACTED)
+	$(Q)cp $< $@
 
 kopt = $(1)=$(if $(filter y,$(2)),y,n)
 LINUX_SELECTED = $(call kopt,CONFIG_VIRTIO_CONSOLE,$(CONFIG_GUEST_VIRTIO_CONSOLE)) \
@@ -218,14 +224,14 @@ $(LINUX_OBJ)/.config: $(BUILD)/linux.fragment $(LINUX_EXTRACTED)
 		$(call LINUX_MAKE,$(LINUX_OBJ)) olddefconfig
 	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $(LINUX_FRAGMENT_FILES)
 
-$(STAMPS)/linux: $(LINUX_OBJ)/.config
+$(STAMPS)/linux: $(LINUX_OBJ)/.config $(LINUX_ABI_HEADER)
 	$(call step,LINUX,bzImage + modules (a clean build takes minutes; log: $(BUILD)/linux.log))
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux.log "linux build" \
 		$(call LINUX_MAKE,$(LINUX_OBJ)) bzImage modules
 	$(Q)mkdir -p $(dir $@) && touch $@
 
 # uapi headers only need the source, so BusyBox and lgbox do not wait for the kernel
-$(KHDR_STAMP): $(LINUX_EXTRACTED)
+$(KHDR_STAMP): $(LINUX_EXTRACTED) $(LINUX_ABI_HEADER)
 	$(call step,HEADERS,linux uapi headers -> $(KHDR))
 	$(Q)rm -rf $(LINUX_HEADERS)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux-headers.log "linux headers_install" \

@@ -407,7 +407,8 @@ def boot_vm(kernel, initramfs, vhost_sock, mode):
             "-chardev", "socket,id=c0,path=" + vhost_sock,
             "-device", "vhost-user-blk-pci,chardev=c0,num-queues=2",
             "-kernel", kernel, "-initrd", initramfs,
-            "-append", "console=ttyS0 panic=-1 rdinit=/init -- " + mode]
+            # loglevel=4: no kernel info lines in the middle of the GUEST-* lines
+            "-append", "console=ttyS0 panic=-1 loglevel=4 rdinit=/init -- " + mode]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=180).stdout
     lines = {}
     for line in out.splitlines():
