@@ -42,7 +42,7 @@ def sizes(images):
 def all_ready(box, deadline):
     """Whether, before DEADLINE, every fixed guest's console log showed its ready banner and
     web's notes page answered with db's notes."""
-    logs = " ".join(f"/var/log/lgbox/{g}.console" for g in GUESTS)
+    logs = " ".join(f"/var/log/lgbox/console/{g}.log" for g in GUESTS)
     while time.monotonic() < deadline:
         _, out = box.run(f"grep -l 'lgbox guest ready' {logs} 2>/dev/null | wc -l")
         if out.strip() == str(len(GUESTS)):

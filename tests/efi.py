@@ -124,10 +124,10 @@ def second_boot(cases, pc, disk, notes):
         cases.check("the notes survive the appliance's reboot (db's disk on the data partition)",
                     page is not None and all(f"<li>{n}</li>" in page for n in notes[:2]),
                     f"page: {page!r}")
-        _, logs = box.run("grep -c 'lgbox guest ready' /var/log/lgbox/web.console")
+        _, logs = box.run("grep -c 'lgbox guest ready' /var/log/lgbox/console/web.log")
         cases.check("the guests' console logs are kept across the reboot",
                     logs.strip().isdigit() and int(logs) >= 2,
-                    f"'lgbox guest ready' lines in web.console: {logs!r}")
+                    f"'lgbox guest ready' lines in web's console log: {logs!r}")
         page = post_note(box, notes[2])
         cases.check("a third note is stored", page is not None and f"<li>{notes[2]}</li>" in page,
                     f"page: {page!r}")
