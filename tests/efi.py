@@ -144,12 +144,13 @@ def third_boot(cases, pc, disk, notes):
                     "data partition /dev/sda2 mounted" in console(box), init_lines(box))
         if not guests_ready(cases, box, "third boot"):
             return
-        # the replay of db's console (its last 16 KiB) is this boot's
-        _, replay = box.run("lgbox console-attach -q db </dev/null 2>&1")
+        # db's console log from its kernel's last "Linux version" line on: this boot's
+        _, said = box.run("awk '/Linux version/ { n = 0 } { line[++n] = $0 } "
+                          "END { for (i = 1; i <= n; i++) print line[i] }' "
+                          "/var/log/lgbox/console/db.log | grep 'lgbox init:'")
         cases.check("db's init finds its disk unclean too and replays its journal",
-                    "/dev/vda was not unmounted cleanly" in replay and
-                    "e2fsck -p /dev/vda: db: recovering journal" in replay,
-                    f"db's console: {replay[-3000:]!r}")
+                    "/dev/vda was not unmounted cleanly" in said and
+                    "e2fsck -p /dev/vda: db: recovering journal" in said, f"db's init: {said!r}")
         page = notes_page(box)
         cases.check("every note db synced before the power cut is kept",
                     page is not None and all(f"<li>{n}</li>" in page for n in notes),
