@@ -92,11 +92,12 @@ def first_boot(cases, pc, disk, notes):
                     data.split() == ["/dev/sda2", "ext4"], f"{data!r}\n{init_lines(box)}")
         if not guests_ready(cases, box, "first boot"):
             return
-        disks = {name: in_guest(box, name, "awk '$2 == \"/data\" { print $1, $3 }' /proc/mounts")
-                 for name in ("web", "db")}
+        disks = {name: in_guest(box, name, "grep ' /data ' /proc/mounts") for name in ("web", "db")}
         cases.check("web and db formatted their empty disks and mounted them on /data",
-                    all(d is not None and d.split() == ["/dev/vda", "ext4"]
-                        for d in disks.values()), f"{disks}")
+                    all(d is not None and "/dev/vda /data ext4 " in d for d in disks.values()) and
+                    all("/dev/vda is empty: making an ext4 file system" in
+                        box.run(f"cat /var/log/lgbox/console/{name}.log")[1]
+                        for name in ("web", "db")), f"{disks}")
         # a note put into db by the host itself shows on web's page: web fetched it from db
         box.run(f"printf 'PUT note-0-host {notes[0]}\\n' | nc {DB.replace(':', ' ')}")
         page = notes_page(box)
