@@ -36,7 +36,7 @@ def sizes(images):
         if name in ("bzImage", "disk.img") or "initramfs" in name:
             st = os.stat(os.path.join(images, name))
             print(f"  {name:28} {st.st_size / 2**20:8.1f} MiB  "
-                  f"(on disk {st.st_blocks * 512 / 2**20:.1f} MiB)")
+                  f"(on disk {st.st_blocks * 512 / 2**10:.0f} KiB)")
 
 
 def all_ready(box, deadline):
