@@ -324,7 +324,8 @@ $(eval $(call debian_source,e2fsprogs,$(E2FSPROGS_SRC)))
 $(STAMPS)/e2fsprogs: $(E2FSPROGS_SRC)/.lgbox-extracted $(KHDR_STAMP)
 	$(call step,E2FS,mke2fs + e2fsck: static musl build (log: $(BUILD)/e2fsprogs.log))
 	$(Q)rm -rf $(E2FSPROGS_OBJ) && mkdir -p $(E2FSPROGS_OBJ)
-	$(Q)cd $(E2FSPROGS_OBJ) && $(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs configure" \
+	$(Q)cd $(E2FSPROGS_OBJ) && \
+		$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs configure" \
 		$(E2FSPROGS_SRC)/configure CC="ccache musl-gcc" CFLAGS="-Os -isystem $(KHDR)" \
 		LDFLAGS=-static $(E2FSPROGS_CONFIGURE)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs build" \
@@ -405,16 +406,17 @@ $(BUILD)/%.settings: FORCE
 SETTINGS_rootfs-host = $(HOST_OVERLAYS) | $(FIXED_GUEST_FILES) | $(COMPRESSION)
 SETTINGS_rootfs-guest = $(GUEST_OVERLAYS)
 
-$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(BUILD)/rootfs-guest.settings \
-		$(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
+$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) \
+		$(BUILD)/rootfs-guest.settings $(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
 	$(call step,ROOTFS,guest: busybox + e2fsprogs + $(GUEST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh guest $(BUILD)/rootfs-guest $(GUEST_OVERLAYS)
 	$(Q)touch $@
 
-$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
-		$(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
+$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) \
+		$(LG_TESTS_STAMP) $(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
 		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS)) | $(CONFIG)
-	$(call step,ROOTFS,host: busybox + e2fsprogs + lgbox + lg.ko + guest images + $(HOST_OVERLAYS))
+	$(call step,ROOTFS,host: busybox + e2fsprogs + lgbox + lg.ko + guest images \
+		+ $(HOST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh host $(BUILD)/rootfs-host $(HOST_OVERLAYS)
 	$(Q)touch $@
 

@@ -77,6 +77,29 @@ def guests_ready(cases, box, boot_name):
     return all(ready.values())
 
 
+def check_hostile_clients(cases, box, notes):
+    """What a compromised web could send db, and what anyone could send web: refused, and
+    both keep serving."""
+    db = DB.replace(":", " ")
+    box.run("head -c 700 /dev/zero | tr '\\000' a >/tmp/long && "
+            "head -c 8192 /dev/zero | tr '\\000' a | sed 's/^/text=/' >/tmp/big")
+    _, out = box.run(f"head -c 65536 /dev/urandom | timeout 30 nc {db} | head -c 200; echo; "
+                     f"printf 'PUT ../../etc/x y\\nPUT k %s\\n' \"$(cat /tmp/long)\" | "
+                     f"timeout 30 nc {db}; printf 'GET note-0-host\\n' | timeout 30 nc {db}",
+                     timeout=120)
+    stray = in_guest(box, "db", "ls /data/kv | grep -v '^note-'; ls /etc/x 2>&1")
+    cases.check("db refuses a compromised client's requests and keeps serving",
+                "ERR usage: PUT KEY VALUE" in out and "ERR line too long" in out and
+                f"OK {notes[0]}" in out and stray is not None and "No such file" in stray,
+                f"db answered {out!r}; stray files: {stray!r}")
+    _, out = box.run(f"wget -q -T 20 -O - --post-file /tmp/big {NOTES} 2>&1; echo; "
+                     f"wget -q -T 20 -O - http://{WEB}/../../etc/passwd 2>&1", timeout=120)
+    page = notes_page(box)
+    cases.check("web refuses an oversized note and paths outside its content, keeps serving",
+                "root:" not in out and page is not None and f"<li>{notes[0]}</li>" in page and
+                "a" * 500 not in page, f"answers: {out[-500:]!r}; page after: {page!r}")
+
+
 def first_boot(cases, pc, disk, notes):
     cmdline = read_config(os.path.join(pc, ".config")).get("CONFIG_BOARD_CMDLINE")
     with boot(pc, disk, "first") as box:
@@ -109,6 +132,7 @@ def first_boot(cases, pc, disk, notes):
                     page is not None and f"<li>{notes[1]}</li>" in page and
                     stored is not None and notes[1] in stored,
                     f"page: {page!r}; db's store: {stored!r}")
+        check_hostile_clients(cases, box, notes)
         logged = in_guest(box, "web", "cat /data/log/web/current")
         cases.check("web logs the requests on its disk",
                     logged is not None and "url:/cgi-bin/notes" in logged, f"log: {logged!r}")
