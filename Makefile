@@ -391,7 +391,8 @@ GUEST_INITRAMFS := $(IMAGES)/guest-initramfs.cpio.gz
 FIXED_GUEST_CONFS := $(foreach g,$(FIXED_GUESTS),$(GUEST_CONFIG_DIR)/$(g).conf)
 # the bridge and disk images the fixed guests use, when the config directory has them
 FIXED_GUEST_FILES := $(FIXED_GUEST_CONFS) $(if $(FIXED_GUESTS),$(wildcard $(GUEST_CONFIG_DIR)/network $(GUEST_CONFIG_DIR)/disks))
-overlay_files = $(shell find $(1) -type f 2>/dev/null)
+# overlay_files DIR...: the files under DIRs; none for no DIR (find would list the whole tree)
+overlay_files = $(if $(1),$(shell find $(1) -type f 2>/dev/null))
 ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) E2FSPROGS_BINS='$(E2FSPROGS_BINS)' \
 	LGBOX_BIN=$(LGBOX_BIN) LG_KO=$(LG_KO) LG_TESTS_DIR=$(LG_TESTS_DIR) \
 	WORKLOAD_BIN=$(WORKLOAD_BIN) \
@@ -457,7 +458,7 @@ DISK_ESP := $(wildcard $(dir $(DISK_LAYOUT))esp)
 DISK_BOOT_FILES := $(if $(DISK_ESP),$(IMAGES)/bzImage $(HOST_INITRAMFS))
 SETTINGS_disk = $(DISK_LAYOUT) | $(CONFIG_BOARD_CMDLINE)
 
-$(DISK): $(DISK_LAYOUT) $(if $(DISK_ESP),$(call overlay_files,$(DISK_ESP))) $(DISK_BOOT_FILES) \
+$(DISK): $(DISK_LAYOUT) $(call overlay_files,$(DISK_ESP)) $(DISK_BOOT_FILES) \
 		$(SUPPORT)/mkdisk.sh $(BUILD)/disk.settings | packages
 	$(call step,GENIMAGE,$@ ($(DISK_LAYOUT)))
 	$(Q)$(SUPPORT)/mkdisk.sh $(DISK_LAYOUT) $@ $(BUILD)/disk \
