@@ -275,23 +275,25 @@ static int switch_user(const struct launch_opts *opts)
 	return 0;
 }
 
-static int allow_locked_guest_memory(const struct launch_opts *opts)
+/*
+ * Best effort: raising the hard limit needs CAP_SYS_RESOURCE, which a
+ * container's root may lack; then LGUEST_INIT fails and says why.
+ */
+static void allow_locked_guest_memory(const struct launch_opts *opts)
 {
 	struct rlimit limit;
 
 	if (getrlimit(RLIMIT_MEMLOCK, &limit) < 0 || limit.rlim_cur == RLIM_INFINITY ||
 	    limit.rlim_cur >= opts->memory)
-		return 0;
+		return;
 	limit.rlim_cur = opts->memory;
 	if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < opts->memory)
 		limit.rlim_max = opts->memory;
-	if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0) {
-		lgbox_warn_errno("cannot raise RLIMIT_MEMLOCK to the guest's %llu bytes, "
-				 "which lg.ko charges as locked memory",
-				 (unsigned long long)opts->memory);
-		return -1;
+	if (setrlimit(RLIMIT_MEMLOCK, &limit) < 0 && getrlimit(RLIMIT_MEMLOCK, &limit) == 0 &&
+	    limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_MEMLOCK, &limit);
 	}
-	return 0;
 }
 
 int sandbox_enter(const struct launch_opts *opts)
@@ -300,8 +302,7 @@ int sandbox_enter(const struct launch_opts *opts)
 	struct sock_fprog prog;
 	struct filter f;
 
-	if (allow_locked_guest_memory(opts) < 0)
-		return -1;
+	allow_locked_guest_memory(opts);
 	if (opts->sandbox && drop_bounding_set() < 0)
 		return -1;
 	if (switch_user(opts) < 0)

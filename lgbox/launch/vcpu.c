@@ -305,7 +305,13 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		.boot_data = boot->boot_data,
 	};
 	if (lguest_dev_init(lguest_fd, &init) < 0) {
-		lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
+		if (errno == ENOMEM)
+			lgbox_warn("LGUEST_INIT refused guest %s: its %llu bytes of memory count "
+				   "as locked memory, beyond this process's RLIMIT_MEMLOCK (raise "
+				   "it, e.g. ulimit -l, or run as root with CAP_SYS_RESOURCE)",
+				   opts->name, (unsigned long long)opts->memory);
+		else
+			lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
 		return LAUNCH_EXIT_FAILURE;
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
