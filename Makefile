@@ -478,6 +478,7 @@ all: images
 
 # what a board's run script needs to know, from .config
 RUN_ENV = LGBOX_IMAGES=$(IMAGES) LGBOX_MEMORY=$(CONFIG_BOARD_MEMORY_MB) \
+	LGBOX_CPUS=$(or $(LGBOX_CPUS),$(CONFIG_BOARD_CPUS)) \
 	LGBOX_CMDLINE='$(call qstrip,$(CONFIG_BOARD_CMDLINE))'
 
 .PHONY: run test

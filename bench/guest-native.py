@@ -18,7 +18,11 @@ guest/native:
                       its "lgbox guest ready" banner (and shell prompt); guest only
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
-read.  While the guest measures, the host does nothing but wait, blocked (see
+read.  Beside them it prints what each guest workload made lg.ko do, per round, from the
+counters in /proc/lguest read before and after it: world switches into the guest, and the
+exits to lg.ko's C code by kind.  Those counts are the same on every emulator and on
+hardware.  (They include what the guest does meanwhile on its own, such as timer ticks:
+a few hundred a second.)  While the guest measures, the host does nothing but wait, blocked (see
 guestconsole.in_guest), so that host work does not take the one emulated CPU from it.  A workload that fails or never finishes
 in the guest (a guest crash is a hypervisor bug) is printed as FAILED with the guest's
 console; the exit status is then 1.
@@ -45,14 +49,15 @@ CONSOLE_LOG = f"/tmp/{GUEST}.console"
 INIT_LINE = "Run /init as init process"
 READY_LINE = "lgbox guest ready"
 
-# (figure printed by lgbox-workload, its arguments, the rounds as shown in the table).
-# The guest side sets the counts: they keep its part of the run near a minute.
+# (figure printed by lgbox-workload, its arguments, the rounds as shown in the table, the
+# number of operations the counters are divided by).  The guest side sets the counts:
+# they keep its part of the run near a minute.
 WORKLOADS = (
-    ("getpid", "getpid 50000", "50000 calls"),
-    ("fork-exit-wait", "fork 100", "100 rounds"),
-    ("page-fault", "fault 16 4", "4 x 16 MiB"),
-    ("pipe-round-trip", "pipe 1000", "1000 round trips"),
-    ("gzip", "gzip 4", "4 MiB, once"),
+    ("getpid", "getpid 50000", "50000 calls", 50000),
+    ("fork-exit-wait", "fork 100", "100 rounds", 100),
+    ("page-fault", "fault 16 4", "4 x 16 MiB", 4 * 16 * 256),     # pages touched
+    ("pipe-round-trip", "pipe 1000", "1000 round trips", 1000),
+    ("gzip", "gzip 4", "4 MiB, once", 1),
 )
 WORKLOAD_TIMEOUT = 300
 
@@ -119,38 +124,61 @@ def launch_guest(box):
 
 
 FAILED, NOT_RUN = "FAILED", "not run"
+# /proc/lguest counters shown per round, with their column titles
+COUNTERS = (("entries", "entries"), ("exit_hypercall", "hcalls"),
+            ("exit_user_syscall", "user-sc"), ("exit_shadow_fill", "fills"),
+            ("exit_page_fault", "pf-refl"), ("exit_host", "host-ev"),
+            ("cr3_loads", "cr3"))
+
+
+def lguest_counters(box):
+    """{counter: value} of the one guest in /proc/lguest, or None if there is not
+    exactly one."""
+    _, out = box.run("cat /proc/lguest")
+    lines = [line for line in out.splitlines() if line.startswith("pid=")]
+    if len(lines) != 1:
+        return None
+    return {key: int(value) for key, value in
+            (word.split("=", 1) for word in lines[0].split()[1:])}
 
 
 def native_figures(box):
     """{figure: (value, unit)} on the appliance host; a failed figure is (FAILED, "-")."""
     _, dmesg = box.run(f"dmesg | grep '{INIT_LINE}'")
     found = {"boot-to-init": init_time(dmesg)}
-    for name, args, _ in WORKLOADS:
+    for name, args, _, _ in WORKLOADS:
         _, out = box.run(f"lgbox-workload {args} 2>&1", WORKLOAD_TIMEOUT)
         found[name] = figure(name, out)
     return {name: value or (FAILED, "-") for name, value in found.items()}
 
 
 def guest_figures(box):
-    """{figure: (value, unit)} in the guest, the launch-to-ready time and, if something
-    failed, what the launcher and the guest's console said.  After a failure the
-    remaining figures are not run: the guest may be gone or still busy."""
+    """{figure: (value, unit)} in the guest, {figure: {counter: delta}} from /proc/lguest,
+    the launch-to-ready time and, if something failed, what the launcher and the guest's
+    console said.  After a failure the remaining figures are not run: the guest may be
+    gone or still busy."""
     figures = {name: (NOT_RUN, "-") for name in [w[0] for w in WORKLOADS] + ["boot-to-init"]}
     launch_ready = launch_guest(box)
     if launch_ready is None:
-        return figures, None, "the guest never printed its ready banner\n" + guest_trouble(box)
+        return (figures, {}, None,
+                "the guest never printed its ready banner\n" + guest_trouble(box))
     commands = [("boot-to-init", f"dmesg | grep '{INIT_LINE}'", init_time)]
     commands += [(name, f"lgbox-workload {args} 2>&1", partial(figure, name))
-                 for name, args, _ in WORKLOADS]
+                 for name, args, _, _ in WORKLOADS]
+    counts = {}
     for name, command, parse in commands:
+        before = lguest_counters(box)
         out = in_guest(box, GUEST, command, WORKLOAD_TIMEOUT)
+        after = lguest_counters(box)
+        if before and after:
+            counts[name] = {key: after[key] - before[key] for key, _ in COUNTERS}
         figures[name] = parse(out) if out is not None else None
         if figures[name] is None:
             figures[name] = (FAILED, "-")
-            return figures, launch_ready, (f"{command} in the guest: "
-                                           f"{'no end marker' if out is None else 'no figure'}"
-                                           f"; it printed:\n{out}\n" + guest_trouble(box))
-    return figures, launch_ready, ""
+            return figures, counts, launch_ready, (
+                f"{command} in the guest: {'no end marker' if out is None else 'no figure'}"
+                f"; it printed:\n{out}\n" + guest_trouble(box))
+    return figures, counts, launch_ready, ""
 
 
 def build():
@@ -171,7 +199,7 @@ def shown(value):
 
 
 def print_table(native, guest, launch_ready):
-    rounds = {name: text for name, _, text in WORKLOADS}
+    rounds = {name: text for name, _, text, _ in WORKLOADS}
     rounds["boot-to-init"] = "1 boot"
     print(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG "
           f"({build()})")
@@ -187,6 +215,18 @@ def print_table(native, guest, launch_ready):
           f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
 
 
+def print_counters(counts):
+    """Per round of each workload: what lg.ko counted while it ran."""
+    print("lg.ko's counters per round (/proc/lguest; the same on any CPU): world switches "
+          "into the guest, exits to lg.ko's C code by kind")
+    print(f"{'figure':<17} {'per':<10}" + "".join(f"{title:>10}" for _, title in COUNTERS))
+    for name, _, _, operations in WORKLOADS:
+        if name in counts:
+            per = "page" if name == "page-fault" else "round"
+            print(f"{name:<17} {per:<10}" + "".join(
+                f"{counts[name][key] / operations:>10.2f}" for key, _ in COUNTERS))
+
+
 def main():
     if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
         print(f"bench/guest-native.py: no appliance images in {OUT}/images (run make first)",
@@ -196,13 +236,14 @@ def main():
     try:
         with Appliance(out=OUT, log_path=log) as box:    # no fixed guests: lgbox.guests=none
             native = native_figures(box)
-            guest, launch_ready, trouble = guest_figures(box)
+            guest, counts, launch_ready, trouble = guest_figures(box)
             _, oops = box.run("dmesg | grep -e WARNING -e BUG -e Oops "
                               "-e 'general protection' || true")
     except ApplianceError as err:
         print(f"bench/guest-native.py: the appliance failed: {err}", file=sys.stderr)
         return 1
     print_table(native, guest, launch_ready)
+    print_counters(counts)
     if oops.strip():
         print(f"host kernel log has warnings:\n{oops}")
     if trouble:

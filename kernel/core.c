@@ -31,6 +31,8 @@
 #include <linux/delay.h>
 #include <linux/math64.h>
 #include <linux/ktime.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include "lg.h"
 
 /* The TSC frequency guests are told (struct lguest_shared.tsc_khz). */
@@ -115,6 +117,43 @@ static void put_switcher_mapping(struct mm_struct *mm)
 	mutex_unlock(&lg_mms_lock);
 }
 
+/*
+ * Every guest, for /proc/lguest: one line per guest with its launcher's pid
+ * and its counters (struct lguest_stats), for the operator and for
+ * benchmarks, which compare counts rather than times.
+ */
+static LIST_HEAD(lg_guests);
+static DEFINE_MUTEX(lg_guests_lock);
+
+static const char *const lg_stat_names[] = {
+	"entries", "exit_hypercall", "exit_user_syscall", "exit_shadow_fill",
+	"exit_page_fault", "exit_mmio", "exit_emulated", "exit_exception",
+	"exit_host", "upcalls", "cr3_loads", "shadow_tables_made",
+	"shadow_tables_freed", "shadow_evictions",
+};
+
+static int lg_proc_show(struct seq_file *m, void *unused)
+{
+	const u64 *counts;
+	struct lguest *lg;
+	unsigned int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(lg_stat_names) !=
+		     offsetof(struct lguest_stats, hypercalls) / sizeof(u64));
+	mutex_lock(&lg_guests_lock);
+	list_for_each_entry(lg, &lg_guests, guests) {
+		counts = (const u64 *)&lg->stats;
+		seq_printf(m, "pid=%d", lg->launcher_tgid);
+		for (i = 0; i < ARRAY_SIZE(lg_stat_names); i++)
+			seq_printf(m, " %s=%llu", lg_stat_names[i], counts[i]);
+		for (i = 0; i < LGUEST_STATS_HCALLS; i++)
+			seq_printf(m, " hcall%u=%llu", i, lg->stats.hypercalls[i]);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&lg_guests_lock);
+	return 0;
+}
+
 /* The guest's end, by its own wish (power off, reboot, panic) or ours. */
 void lg_end(struct lguest *lg, u32 how, const char *reason)
 {
@@ -185,6 +224,11 @@ static void lg_guest_destroy(struct lguest *lg)
 	lg_fpu_free(lg);
 	lg_unpin_all(lg);
 	uncharge_locked_memory(lg);
+	mutex_lock(&lg_guests_lock);
+	if (lg->listed)
+		list_del(&lg->guests);
+	lg->listed = false;
+	mutex_unlock(&lg_guests_lock);
 	if (lg->switcher_mapped)
 		put_switcher_mapping(lg->mm);
 	lg->switcher_mapped = false;
@@ -240,6 +284,7 @@ static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 			      GFP_KERNEL_ACCOUNT);
 	if (!lg->pinned)
 		return -ENOMEM;
+	lg->cr3 = in->initial_cr3;
 	err = lg_shadow_init(lg);
 	if (!err)
 		err = lg_fpu_init(lg);
@@ -248,7 +293,11 @@ static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 	if (err)
 		return err;
 	lg->switcher_mapped = true;
-	lg->cr3 = in->initial_cr3;
+	lg->launcher_tgid = task_tgid_nr(current);
+	mutex_lock(&lg_guests_lock);
+	list_add_tail(&lg->guests, &lg_guests);
+	lg->listed = true;
+	mutex_unlock(&lg_guests_lock);
 	lg->regs.rip = in->entry;
 	lg->regs.rsp = in->initial_rsp;
 	lg->regs.rsi = in->boot_data;
@@ -302,10 +351,14 @@ static int handle_page_fault(struct lguest *lg, u64 cr2,
 	u64 gpa;
 	int r = lg_shadow_fault(lg, cr2, lg->regs.errcode, &gpa);
 
-	if (r == 0)
+	if (r == 0) {
+		lg->stats.exit_shadow_fill++;
 		return 0;
-	if (r == LG_PF_MMIO)
+	}
+	if (r == LG_PF_MMIO) {
+		lg->stats.exit_mmio++;
 		return lg_emulate_mmio(lg, gpa, run);
+	}
 	if (r < 0) {
 		lg_kill(lg, "host failed to map guest address %#llx: error %d",
 			cr2, r);
@@ -313,7 +366,35 @@ static int handle_page_fault(struct lguest *lg, u64 cr2,
 	}
 	if (lg->shared)
 		WRITE_ONCE(lg->shared->cr2, cr2);
+	lg->stats.exit_page_fault++;
 	return lg_reflect_trap(lg, X86_TRAP_PF, true, r & LG_PF_ERRCODE);
+}
+
+/*
+ * The kernel stack and segment bases the guest stored in the shared page
+ * since its last exit (struct lguest_shared): taken before every entry, so
+ * they are in force whenever the guest reaches user mode.  The bases go
+ * into WRMSR: a non-canonical one would fault in the host, so it kills the
+ * guest instead.
+ */
+static bool take_shared_stores(struct lguest *lg)
+{
+	u64 stack, fs, gs;
+
+	if (!lg->shared)
+		return true;
+	stack = READ_ONCE(lg->shared->kernel_stack);
+	fs = READ_ONCE(lg->shared->fs_base);
+	gs = READ_ONCE(lg->shared->gs_base_user);
+	if (!lg_canonical(stack) || !lg_canonical(fs) || !lg_canonical(gs)) {
+		lg_kill(lg, "shared page: kernel stack %#llx, fs base %#llx or user gs base %#llx is not canonical",
+			stack, fs, gs);
+		return false;
+	}
+	lg->kernel_stack = stack;
+	lg->fs_base = fs;
+	lg->gs_base_user = gs;
+	return true;
 }
 
 /* 0: keep running the guest; 1: return to the launcher; -1: guest killed. */
@@ -322,6 +403,7 @@ static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
 {
 	switch (trap) {
 	case LG_TRAP_HOST:
+		lg->stats.exit_host++;
 		return 0;
 	case LG_TRAP_ENTRY_FAULT:
 		lg_kill(lg, "the CPU refused the guest's state at rip %#llx",
@@ -329,9 +411,11 @@ static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
 		return -1;
 	case LG_TRAP_SYSCALL:
 		if (lg->user_mode) {
+			lg->stats.exit_user_syscall++;
 			lg_reflect_syscall(lg);
 			return 0;
 		}
+		lg->stats.exit_hypercall++;
 		return lg_do_hypercall(lg, run);
 	case X86_TRAP_PF:
 		return handle_page_fault(lg, cr2, run);
@@ -344,13 +428,17 @@ static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
 			WRITE_ONCE(lg->shared->dr6, lg->dr6);
 		break;
 	case X86_TRAP_GP:
-		if (lg_emulate_privileged(lg))
+		if (lg_emulate_privileged(lg)) {
+			lg->stats.exit_emulated++;
 			return 0;
+		}
 		break;
 	}
-	if (trap < FIRST_EXTERNAL_VECTOR)
+	if (trap < FIRST_EXTERNAL_VECTOR) {
+		lg->stats.exit_exception++;
 		return lg_reflect_trap(lg, trap, lg_vector_has_errcode(trap),
 				       lg->regs.errcode);
+	}
 	lg_kill(lg, "unexpected trap %u at rip %#llx", trap, lg->regs.rip);
 	return -1;
 }
@@ -381,10 +469,11 @@ static long run_guest(struct lguest *lg, struct lguest_run *run)
 				return -EINTR;
 			lg->halted = false;
 		}
-		if (lg_deliver_pending_irq(lg))
+		if (lg_deliver_pending_irq(lg) || !take_shared_stores(lg))
 			continue;
 		lg->regs.rflags = (lg->regs.rflags & LG_GUEST_RFLAGS) |
 				  X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+		lg->stats.entries++;
 		trap = lg_run_guest_once(lg, &cr2);
 		if (trap != LG_TRAP_HOST)
 			pr_debug("lg: trap %u at rip %#llx cr2 %#llx error %#llx %s\n",
@@ -443,6 +532,12 @@ static long lg_ioctl_irq(struct lguest *lg, void __user *arg)
 	return 0;
 }
 
+/* Counters are only ever incremented: a read without the run lock is fine. */
+static long lg_ioctl_stats(struct lguest *lg, void __user *arg)
+{
+	return copy_to_user(arg, &lg->stats, sizeof(lg->stats)) ? -EFAULT : 0;
+}
+
 static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct lguest *lg = file->private_data;
@@ -456,6 +551,8 @@ static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return lg_ioctl_run(lg, (void __user *)arg);
 	case LGUEST_IRQ:
 		return lg_ioctl_irq(lg, (void __user *)arg);
+	case LGUEST_GET_STATS:
+		return lg_ioctl_stats(lg, (void __user *)arg);
 	}
 	return -ENOTTY;
 }
@@ -497,6 +594,10 @@ static int __init lg_init(void)
 	err = lg_switcher_init();
 	if (!err)
 		err = misc_register(&lg_dev);
+	if (!err && !proc_create_single("lguest", 0400, NULL, lg_proc_show)) {
+		misc_deregister(&lg_dev);
+		err = -ENOMEM;
+	}
 	if (err) {
 		lg_switcher_exit();
 		pr_err("lg: cannot start: error %d\n", err);
@@ -510,6 +611,7 @@ static int __init lg_init(void)
 
 static void __exit lg_exit(void)
 {
+	remove_proc_entry("lguest", NULL);
 	misc_deregister(&lg_dev);
 	lg_switcher_exit();
 }

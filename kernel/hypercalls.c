@@ -57,6 +57,10 @@ static int hcall_init(struct lguest *lg, u64 gpa)
 	/* The guest has no RTC: it dates itself from this pair. */
 	shared->wallclock_tsc = rdtsc();
 	shared->wallclock_ns = ktime_get_real_ns();
+	/* What was set by hypercall so far stays in force. */
+	shared->kernel_stack = lg->kernel_stack;
+	shared->fs_base = lg->fs_base;
+	shared->gs_base_user = lg->gs_base_user;
 	lg->shared_page = page;
 	/* Raisers on other CPUs use the page from here on... */
 	smp_store_release(&lg->shared, shared);
@@ -116,13 +120,20 @@ static int hcall_set_trap(struct lguest *lg, u64 vector, u64 handler,
 	return 0;
 }
 
-static int hcall_load_cr3(struct lguest *lg, u64 gpa)
+/* CR3 as the CPU takes it with CR4.PCIDE: bits 0-11 the PCID, 63 no-flush. */
+#define LG_CR3_PCID		0xfffULL
+#define LG_CR3_NOFLUSH		(1ULL << 63)
+
+static int hcall_load_cr3(struct lguest *lg, u64 cr3)
 {
-	if (gpa & ~PAGE_MASK || !lg_gpa_is_ram(lg, gpa, PAGE_SIZE))
+	u64 pml4 = cr3 & ~(LG_CR3_PCID | LG_CR3_NOFLUSH);
+
+	if (!lg_gpa_is_ram(lg, pml4, PAGE_SIZE))
 		return bad_args(lg, LHCALL_LOAD_CR3,
-				"%#llx is not a page of guest RAM", gpa);
-	lg->cr3 = gpa;
-	lg_shadow_flush(lg, true);
+				"%#llx is not a page of guest RAM with a PCID", cr3);
+	lg->cr3 = cr3 & ~LG_CR3_NOFLUSH;
+	lg->stats.cr3_loads++;
+	lg_shadow_load_cr3(lg, pml4, cr3 & LG_CR3_PCID, cr3 & LG_CR3_NOFLUSH);
 	return 0;
 }
 
@@ -134,12 +145,16 @@ static int hcall_set_segment_base(struct lguest *lg, u64 which, u64 base)
 	switch (which) {
 	case LGUEST_SEG_FS:
 		lg->fs_base = base;
+		if (lg->shared)
+			WRITE_ONCE(lg->shared->fs_base, base);
 		return 0;
 	case LGUEST_SEG_GS_KERNEL:
 		lg->gs_base_kernel = base;
 		return 0;
 	case LGUEST_SEG_GS_USER:
 		lg->gs_base_user = base;
+		if (lg->shared)
+			WRITE_ONCE(lg->shared->gs_base_user, base);
 		return 0;
 	}
 	return bad_args(lg, LHCALL_SET_SEGMENT_BASE, "unknown segment %llu",
@@ -200,6 +215,8 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 	struct lg_regs *r = &lg->regs;
 	u64 nr = r->rax;
 
+	BUILD_BUG_ON(LHCALL_NR >= LGUEST_STATS_HCALLS);
+	lg->stats.hypercalls[min_t(u64, nr, LGUEST_STATS_HCALLS - 1)]++;
 	if (nr >= LHCALL_NR) {
 		lg_kill(lg, "unknown hypercall %llu at rip %#llx", nr, r->rip);
 		return -1;
@@ -224,6 +241,8 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 			return bad_args(lg, nr, "stack %#llx is not canonical",
 					r->rdi);
 		lg->kernel_stack = r->rdi;
+		if (lg->shared)
+			WRITE_ONCE(lg->shared->kernel_stack, r->rdi);
 		return 0;
 	case LHCALL_LOAD_CR3:
 		return hcall_load_cr3(lg, r->rdi);

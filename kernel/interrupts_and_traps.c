@@ -83,7 +83,7 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 	 * fault.  Killing the guest now beats reflecting forever.
 	 */
 	if (vector < FIRST_EXTERNAL_VECTOR && !from_user &&
-	    lg->regs.rip == lg->handler_entered) {
+	    lg->handler_entered && lg->regs.rip == lg->handler_entered) {
 		lg_kill(lg, "triple fault: vector %u at the entry of a handler (rip %#llx)",
 			vector, lg->regs.rip);
 		return -1;
@@ -182,6 +182,7 @@ int lg_deliver_pending_irq(struct lguest *lg)
 	if (!virtual_if(lg) || !lg_irq_deliverable(lg))
 		return 0;
 	WRITE_ONCE(lg->shared->irq_pending, 0);
+	lg->stats.upcalls++;
 	return lg_reflect_trap(lg, LGUEST_UPCALL_VECTOR, false, 0);
 }
 

@@ -54,15 +54,27 @@ struct lg_walk {
 #define LG_PF_MMIO	0x20000
 #define LG_PF_ERRCODE	0xffff
 
-/* A shadow page table: one root for each view of the guest's memory. */
-struct lg_shadow {
+/* The shadow of one guest address space: a root for each view of it. */
+struct lg_shadow_space {
 	u64 *kernel_root;	/* guest kernel: all guest mappings */
 	u64 *user_root;		/* guest user: user mappings only */
+	u64 pml4;		/* the guest-physical PML4 it shadows ... */
+	u16 pcid;		/* ... under this PCID */
+	bool in_use;
+	unsigned long last_use;	/* lg_shadow.clock when last loaded */
 	/* PML4 slots holding a translation from a non-global guest entry */
 	DECLARE_BITMAP(local_slots, PTRS_PER_PGD);
+};
+
+/* Address spaces whose shadows are kept, as a TLB keeps PCIDs' entries. */
+#define LG_SHADOW_SPACES	8
+
+struct lg_shadow {
+	struct lg_shadow_space spaces[LG_SHADOW_SPACES];
+	struct lg_shadow_space *cur;	/* the guest's current CR3 */
+	unsigned long clock;
 	/* Tables below the roots, and the budget for them (page_tables.c). */
 	unsigned long nr_tables, max_tables;
-	unsigned long evictions;	/* times the budget forced a flush */
 };
 
 struct lguest {
@@ -116,6 +128,12 @@ struct lguest {
 	/* Interrupts raised before the guest registered its shared page. */
 	unsigned long early_pending;
 
+	/* What LGUEST_GET_STATS and /proc/lguest report. */
+	struct lguest_stats stats;
+	struct list_head guests;	/* in core.c's list, when listed */
+	bool listed;
+	pid_t launcher_tgid;
+
 	/* Death: once set, the guest never runs again. */
 	u32 dead;			/* enum lguest_exit_reason, or 0 */
 	bool death_reported;		/* LGUEST_RUN told the launcher */
@@ -150,6 +168,7 @@ bool lg_canonical(u64 addr);
 int lg_shadow_init(struct lguest *lg);
 void lg_shadow_free(struct lguest *lg);
 void lg_shadow_flush(struct lguest *lg, bool keep_global);
+void lg_shadow_load_cr3(struct lguest *lg, u64 pml4, u16 pcid, bool keep);
 void lg_shadow_invlpg(struct lguest *lg, u64 va);
 u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry);
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);

@@ -218,12 +218,14 @@ static void free_shadow_table(struct lguest *lg, u64 *table, int level)
 					  level - 1);
 	free_page((unsigned long)table);
 	lg->shadow.nr_tables--;
+	lg->stats.shadow_tables_freed++;
 }
 
-/* Forgets one PML4 slot's translations in both views. */
-static void drop_slot(struct lguest *lg, unsigned int slot)
+/* Forgets one PML4 slot's translations in both views of a space. */
+static void drop_slot(struct lguest *lg, struct lg_shadow_space *space,
+		      unsigned int slot)
 {
-	u64 *roots[] = { lg->shadow.kernel_root, lg->shadow.user_root };
+	u64 *roots[] = { space->kernel_root, space->user_root };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(roots); i++) {
@@ -232,26 +234,16 @@ static void drop_slot(struct lguest *lg, unsigned int slot)
 					  3);
 		roots[i][slot] = 0;
 	}
-	__clear_bit(slot, lg->shadow.local_slots);
-}
-
-int lg_shadow_init(struct lguest *lg)
-{
-	lg->shadow.kernel_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	lg->shadow.user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!lg->shadow.kernel_root || !lg->shadow.user_root)
-		return -ENOMEM;
-	lg->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
-				      (lg->mem_size >> PAGE_SHIFT) /
-				      LG_SHADOW_PAGES_PER_TABLE);
-	return 0;
+	__clear_bit(slot, space->local_slots);
 }
 
 /*
- * Forget translations: all of them, or (keep_global) all but the kernel-half
- * slots that hold only global ones, what a CR3 load does under CR4.PGE.
+ * Forgets a space's translations: all of them, or (keep_global) all but the
+ * kernel-half slots that hold only global ones, what a CR3 load does under
+ * CR4.PGE.
  */
-void lg_shadow_flush(struct lguest *lg, bool keep_global)
+static void flush_space(struct lguest *lg, struct lg_shadow_space *space,
+			bool keep_global)
 {
 	unsigned int slot;
 
@@ -259,20 +251,115 @@ void lg_shadow_flush(struct lguest *lg, bool keep_global)
 		if (slot == LG_SWITCHER_PGD_INDEX)
 			continue;
 		if (keep_global && slot >= PTRS_PER_PGD / 2 &&
-		    !test_bit(slot, lg->shadow.local_slots))
+		    !test_bit(slot, space->local_slots))
 			continue;
-		drop_slot(lg, slot);
+		drop_slot(lg, space, slot);
 	}
+}
+
+int lg_shadow_init(struct lguest *lg)
+{
+	unsigned int i;
+
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+
+		space->kernel_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		space->user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!space->kernel_root || !space->user_root)
+			return -ENOMEM;
+	}
+	lg->shadow.cur = &lg->shadow.spaces[0];
+	lg->shadow.cur->in_use = true;
+	lg->shadow.cur->pml4 = lg->cr3 & LG_ADDR_MASK;
+	lg->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
+				      (lg->mem_size >> PAGE_SHIFT) /
+				      LG_SHADOW_PAGES_PER_TABLE);
+	return 0;
+}
+
+/*
+ * LHCALL_FLUSH_TLB and the shadow budget: forget the current space's
+ * non-global translations (keep_global, a CR3 reload), or every
+ * translation of every space (a global flush, as a CR4.PGE toggle).
+ */
+void lg_shadow_flush(struct lguest *lg, bool keep_global)
+{
+	unsigned int i;
+
+	if (keep_global) {
+		flush_space(lg, lg->shadow.cur, true);
+		return;
+	}
+	for (i = 0; i < LG_SHADOW_SPACES; i++)
+		if (lg->shadow.spaces[i].kernel_root)
+			flush_space(lg, &lg->shadow.spaces[i], false);
+}
+
+/* The space a CR3 load that is not in the cache takes: a free one, or LRU. */
+static struct lg_shadow_space *victim_space(struct lguest *lg)
+{
+	struct lg_shadow_space *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+
+		if (!space->in_use)
+			return space;
+		if (space != lg->shadow.cur &&
+		    (!best || space->last_use < best->last_use))
+			best = space;
+	}
+	return best;
+}
+
+/*
+ * LHCALL_LOAD_CR3, as the CPU loads CR3 with CR4.PCIDE: each PCID has its
+ * own shadow (up to LG_SHADOW_SPACES of them, the least recently loaded
+ * one making way for a new PCID), so a context switch back to a process
+ * finds its working set.  The translations cached under the PCID are kept
+ * if the guest asks (the no-flush bit) and the PML4 is the one they were
+ * made from; otherwise its non-global ones are forgotten.  Global ones stay
+ * in every case, as in a TLB: they are the same in every address space.
+ */
+void lg_shadow_load_cr3(struct lguest *lg, u64 pml4, u16 pcid, bool keep)
+{
+	struct lg_shadow_space *space = NULL;
+	unsigned int i;
+
+	for (i = 0; i < LG_SHADOW_SPACES && !space; i++)
+		if (lg->shadow.spaces[i].in_use && lg->shadow.spaces[i].pcid == pcid)
+			space = &lg->shadow.spaces[i];
+	if (!space) {
+		space = victim_space(lg);
+		space->in_use = true;
+		space->pcid = pcid;
+		keep = false;
+	}
+	if (!keep || space->pml4 != pml4)
+		flush_space(lg, space, true);
+	space->pml4 = pml4;
+	space->last_use = ++lg->shadow.clock;
+	lg->shadow.cur = space;
 }
 
 void lg_shadow_free(struct lguest *lg)
 {
-	if (lg->shadow.kernel_root && lg->shadow.user_root)
-		lg_shadow_flush(lg, false);
-	free_page((unsigned long)lg->shadow.kernel_root);
-	free_page((unsigned long)lg->shadow.user_root);
-	lg->shadow.kernel_root = NULL;
-	lg->shadow.user_root = NULL;
+	unsigned int i;
+
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+
+		if (space->kernel_root && space->user_root)
+			flush_space(lg, space, false);
+		free_page((unsigned long)space->kernel_root);
+		free_page((unsigned long)space->user_root);
+		space->kernel_root = NULL;
+		space->user_root = NULL;
+		space->in_use = false;
+	}
+	lg->shadow.cur = NULL;
 }
 
 /*
@@ -282,8 +369,8 @@ void lg_shadow_free(struct lguest *lg)
  */
 u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry)
 {
-	u64 *root = lg->user_mode ? lg->shadow.user_root :
-		    lg->shadow.kernel_root;
+	u64 *root = lg->user_mode ? lg->shadow.cur->user_root :
+		    lg->shadow.cur->kernel_root;
 
 	root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
 	return __pa(root);
@@ -307,6 +394,7 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 			if (!next)
 				return NULL;
 			lg->shadow.nr_tables++;
+			lg->stats.shadow_tables_made++;
 			*entry = __pa(next) | SHADOW_TABLE;
 		}
 		table = __va(*entry & LG_ADDR_MASK);
@@ -355,13 +443,27 @@ static void invlpg_view(struct lguest *lg, u64 *root, u64 va)
 		*entry = 0;
 }
 
+/*
+ * In the current space; for a kernel-half address in every space, as
+ * INVLPG forgets a global translation under every PCID (and the kernel's
+ * other mappings are the same in every space too).
+ */
 void lg_shadow_invlpg(struct lguest *lg, u64 va)
 {
+	bool kernel_half = level_index(va, 4) >= PTRS_PER_PGD / 2;
+	unsigned int i;
+
 	/* The hole holds the switcher's entries, not the guest's. */
 	if (!lg_guest_may_map(va))
 		return;
-	invlpg_view(lg, lg->shadow.kernel_root, va);
-	invlpg_view(lg, lg->shadow.user_root, va);
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+
+		if (space != lg->shadow.cur && (!kernel_half || !space->in_use))
+			continue;
+		invlpg_view(lg, space->kernel_root, va);
+		invlpg_view(lg, space->user_root, va);
+	}
 }
 
 /*
@@ -401,9 +503,10 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	if (lg->shadow.nr_tables + LG_SHADOW_TABLES_PER_FILL >
 	    lg->shadow.max_tables) {
 		lg_shadow_flush(lg, false);
-		lg->shadow.evictions++;
+		lg->stats.shadow_evictions++;
 	}
-	root = lg->user_mode ? lg->shadow.user_root : lg->shadow.kernel_root;
+	root = lg->user_mode ? lg->shadow.cur->user_root :
+	       lg->shadow.cur->kernel_root;
 	leaf = shadow_leaf(lg, root, va, true);
 	if (!leaf)
 		return -ENOMEM;
@@ -411,7 +514,7 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	if (w.size > PAGE_SIZE)
 		*large_page_entry(root, va, w.size) |= SHADOW_FROM_LARGE;
 	if (!w.global)
-		__set_bit(level_index(va, 4), lg->shadow.local_slots);
+		__set_bit(level_index(va, 4), lg->shadow.cur->local_slots);
 	return 0;
 }
 

@@ -9,9 +9,9 @@
 # kernel log, rmmod lg), prints "lgbox-test-end status=N" and powers off.
 # This script relays the suite's PASS/FAIL/XFAIL lines and fails if the
 # appliance never reached the end marker.  It does so three times: with
-# TCG's "max" CPU, with the plain qemu64 model and slub_debug (cases
-# prefixed "qemu64/"), and under Bochs with an Intel CPU model
-# (tests/lib/bochs.py; cases prefixed "bochs/").
+# TCG's "max" CPU on the board's CPUs (2), with the plain qemu64 model,
+# 4 CPUs and slub_debug (cases prefixed "qemu64/"), and under Bochs with
+# an Intel CPU model, one CPU (tests/lib/bochs.py; cases prefixed "bochs/").
 # Without images, lg.ko or the installed suite it prints one XFAIL line
 # saying what is missing.
 #
@@ -78,7 +78,8 @@ run_suite() {
 # (slub_debug), and freed pages are unmapped (debug_pagealloc).
 status=0
 run_suite "" || status=1
-run_suite qemu64 --cmdline slub_debug=FZPU --cmdline debug_pagealloc=on -cpu qemu64 || status=1
+run_suite qemu64 --cmdline slub_debug=FZPU --cmdline debug_pagealloc=on -cpu qemu64 -smp 4 ||
+	status=1
 # Bochs's Intel model keeps global and PCID-tagged translations as hardware does.
 run_suite bochs --bochs broadwell_ult || status=1
 exit $status

@@ -457,6 +457,56 @@ static void check_sigkill_during_fill(void *mem)
 	result("sigkill-during-fill", true, "");
 }
 
+static uint64_t exits(const struct lguest_stats *s)
+{
+	return s->exit_hypercall + s->exit_user_syscall + s->exit_shadow_fill +
+	       s->exit_page_fault + s->exit_mmio + s->exit_emulated +
+	       s->exit_exception + s->exit_host;
+}
+
+/*
+ * The counters: zero for a new guest; after a guest that touches pages and
+ * flushes for a while, every entry has its one exit, and the fills, the
+ * flush hypercalls and the shadow tables show.
+ */
+static void check_stats(void *mem)
+{
+	struct sigaction sa = { .sa_handler = no_op };
+	struct lguest_init init = good_init(mem);
+	struct runner r = { open_lguest(), 0, 0 };
+	struct lguest_stats s;
+	pthread_t thread;
+
+	memset(&s, 0xff, sizeof(s));
+	if (ioctl(r.fd, LGUEST_GET_STATS, &s) < 0 || s.entries || exits(&s)) {
+		result("stats-new-guest", false, "LGUEST_GET_STATS: %s, %llu entries",
+		       strerror(errno), (unsigned long long)s.entries);
+		close(r.fd);
+		return;
+	}
+	result("stats-new-guest", true, "");
+	sigaction(SIGUSR1, &sa, NULL);
+	load_program(mem, touch_code, touch_code_end);
+	if (ioctl(r.fd, LGUEST_INIT, &init) < 0) {
+		result("stats", false, "LGUEST_INIT failed: %s", strerror(errno));
+		close(r.fd);
+		return;
+	}
+	pthread_create(&thread, NULL, run_vcpu, &r);
+	usleep(300000);
+	pthread_kill(thread, SIGUSR1);
+	pthread_join(thread, NULL);
+	ioctl(r.fd, LGUEST_GET_STATS, &s);
+	close(r.fd);
+	result("stats", s.entries && s.entries == exits(&s) && s.exit_shadow_fill &&
+	       s.hypercalls[LHCALL_FLUSH_TLB] && s.shadow_tables_made,
+	       "%llu entries, %llu exits, %llu fills, %llu flushes, %llu tables",
+	       (unsigned long long)s.entries, (unsigned long long)exits(&s),
+	       (unsigned long long)s.exit_shadow_fill,
+	       (unsigned long long)s.hypercalls[LHCALL_FLUSH_TLB],
+	       (unsigned long long)s.shadow_tables_made);
+}
+
 int main(void)
 {
 	void *mem = guest_ram();
@@ -470,5 +520,6 @@ int main(void)
 	check_memlock(mem);
 	check_close_during_run(mem);
 	check_sigkill_during_fill(mem);
+	check_stats(mem);
 	return failures ? 1 : 0;
 }

@@ -85,6 +85,8 @@ class Appliance:
         self.env = dict(os.environ,
                         LGBOX_IMAGES=os.path.join(self.out, "images"),
                         LGBOX_MEMORY=config.get("CONFIG_BOARD_MEMORY_MB", "512"),
+                        LGBOX_CPUS=os.environ.get("LGBOX_CPUS") or
+                        config.get("CONFIG_BOARD_CPUS", "2"),
                         LGBOX_CMDLINE=" ".join([config.get("CONFIG_BOARD_CMDLINE",
                                                            "console=ttyS0 panic=-1"),
                                                 *cmdline]))

@@ -43,6 +43,8 @@
 #define LGUEST_RUN		_IOWR(LGUEST_IOCTL_MAGIC, 0x02, struct lguest_run)
 /* Raise an interrupt line: struct lguest_irq.  Any thread may call it. */
 #define LGUEST_IRQ		_IOW(LGUEST_IOCTL_MAGIC, 0x03, struct lguest_irq)
+/* What the guest made the hypervisor do so far: struct lguest_stats. */
+#define LGUEST_GET_STATS	_IOR(LGUEST_IOCTL_MAGIC, 0x04, struct lguest_stats)
 
 #ifndef __ASSEMBLY__
 /*
@@ -69,6 +71,32 @@ struct lguest_init {
 	__u64 initial_cr3;	/* guest-physical address of the PML4 */
 	__u64 initial_rsp;	/* guest-virtual stack pointer (may be 0) */
 	__u64 boot_data;	/* value of rsi at entry */
+};
+
+/*
+ * Counts since LGUEST_INIT, for benchmarks and curious operators: they are
+ * the same on every CPU, emulated or not, unlike times.  Every entry into
+ * the guest ends in exactly one exit_* count (an exit to host C code, where
+ * lg.ko handled what stopped the guest); hypercalls are also counted by
+ * number (the last slot: unknown numbers).
+ */
+#define LGUEST_STATS_HCALLS	16
+struct lguest_stats {
+	__u64 entries;			/* world switches into the guest */
+	__u64 exit_hypercall;
+	__u64 exit_user_syscall;	/* SYSCALL from user mode, reflected */
+	__u64 exit_shadow_fill;		/* page fault lg.ko's shadow filled */
+	__u64 exit_page_fault;		/* page fault reflected to the guest */
+	__u64 exit_mmio;		/* device-window access */
+	__u64 exit_emulated;		/* privileged instruction emulated */
+	__u64 exit_exception;		/* other exception reflected */
+	__u64 exit_host;		/* host interrupt, NMI or machine check */
+	__u64 upcalls;			/* interrupts delivered to the guest */
+	__u64 cr3_loads;
+	__u64 shadow_tables_made;
+	__u64 shadow_tables_freed;
+	__u64 shadow_evictions;		/* shadow budget reached: all forgotten */
+	__u64 hypercalls[LGUEST_STATS_HCALLS];
 };
 
 struct lguest_irq {
@@ -346,6 +374,16 @@ struct lguest_shared {
 	 * write it back, as a native kernel clears DR6).
 	 */
 	__u64 dr6;
+	/*
+	 * Written by the guest with plain stores, taken by the hypervisor at
+	 * its next entry into the guest (so before any return to user mode):
+	 * what LHCALL_SET_KERNEL_STACK and LHCALL_SET_SEGMENT_BASE (FS,
+	 * GS_USER) set, without a world switch each; those hypercalls store
+	 * here too.  A non-canonical value kills the guest.
+	 */
+	__u64 kernel_stack;
+	__u64 fs_base;
+	__u64 gs_base_user;
 };
 #endif /* !__ASSEMBLY__ */
 

@@ -98,6 +98,15 @@ static void case_bad_segment_base(void)
 }
 TEST_CASE("bad-segment-base", case_bad_segment_base, CASE_FATAL);
 
+/* The same base stored in the shared page, taken at the next entry. */
+static void case_bad_shared_fs_base(void)
+{
+	expect_crash("shared page.*not canonical");
+	shared.fs_base = 0x8000000000000000UL;
+	survived("a non-canonical fs base in the shared page", hcall0(LHCALL_NOP));
+}
+TEST_CASE("bad-shared-fs-base", case_bad_shared_fs_base, CASE_FATAL);
+
 static void case_bad_shutdown_kind(void)
 {
 	static const char reason[] = "kind 7";

@@ -239,6 +239,44 @@ static void case_large_pages(void)
 }
 TEST_CASE("large-pages", case_large_pages, 0);
 
+/*
+ * CR3 with PCIDs, as the CPU has them with CR4.PCIDE: each PCID keeps its
+ * translations, a load with the no-flush bit (63) keeps them even when the
+ * guest changed an entry meanwhile (as a TLB would), and a load without it
+ * forgets the non-global ones.
+ */
+#define CR3_NOFLUSH	(1UL << 63)
+
+static void case_cr3_pcid(void)
+{
+	u64 *a = pml4_create(), *b = pml4_create();
+	u64 va = PAGING_VA + 0x300000, x = alloc_page(), y = alloc_page(), z = alloc_page();
+	u64 a_cr3 = (u64)a - DIRECT_MAP, b_cr3 = (u64)b - DIRECT_MAP;
+
+	page_words(x)[0] = 0x11;
+	page_words(y)[0] = 0x22;
+	page_words(z)[0] = 0x33;
+	memcpy(a, kernel_pml4, PAGE_SIZE);
+	memcpy(b, kernel_pml4, PAGE_SIZE);
+	a[(va >> 39) & 511] = 0;
+	b[(va >> 39) & 511] = 0;
+	map_page(a, va, x, PTE_W);
+	map_page(b, va, y, PTE_W);
+	hcall1(LHCALL_LOAD_CR3, a_cr3 | 1);
+	CHECK(read_va(va) == 0x11, "PCID 1: %lx reads %lx, expected 0x11", va, read_va(va));
+	hcall1(LHCALL_LOAD_CR3, b_cr3 | 2);
+	CHECK(read_va(va) == 0x22, "PCID 2: %lx reads %lx, expected 0x22", va, read_va(va));
+	*pte_lookup(a, va, 0) = z | PTE_P | PTE_W;	/* no INVLPG: PCID 1 is not loaded */
+	hcall1(LHCALL_LOAD_CR3, a_cr3 | 1 | CR3_NOFLUSH);
+	CHECK(read_va(va) == 0x11, "PCID 1 loaded with no-flush: %lx reads %lx, expected the "
+	      "kept translation 0x11", va, read_va(va));
+	hcall1(LHCALL_LOAD_CR3, a_cr3 | 1);
+	CHECK(read_va(va) == 0x33, "PCID 1 loaded with a flush: %lx reads %lx, expected 0x33",
+	      va, read_va(va));
+	load_pml4(kernel_pml4);
+}
+TEST_CASE("cr3-pcid", case_cr3_pcid, 0);
+
 static volatile u64 fs_word = 0xf5f5f5f5, gs_kernel_word = 0x6565656;
 
 static u64 read_fs0(void)
@@ -285,3 +323,39 @@ static void case_segment_bases(void)
 	hcall2(LHCALL_SET_SEGMENT_BASE, LGUEST_SEG_GS_USER, 0);
 }
 TEST_CASE("segment-bases", case_segment_bases, 0);
+
+static u64 alternate_stack[512] __attribute__((aligned(16)));
+
+/*
+ * The same without hypercalls: stores to the shared page take effect at
+ * the next entry, so before any return to user mode.  A user fault's frame
+ * lands on the stored kernel stack.
+ */
+static void case_shared_page_stores(void)
+{
+	u64 user_words = USER_STACK_TOP - 64, top = (u64)&alternate_stack[512];
+	struct user_exit *e;
+
+	*(volatile u64 *)user_words = 0xf5f5f5f5;
+	*(volatile u64 *)(user_words + 8) = 0x75757575;
+	shared.fs_base = (u64)&fs_word;
+	hcall0(LHCALL_NOP);
+	CHECK(read_fs0() == fs_word, "%%fs:0 reads %lx after a stored fs base, expected %lx",
+	      read_fs0(), fs_word);
+	shared.fs_base = user_words;
+	shared.gs_base_user = user_words + 8;
+	e = run_user(user_read_segments, 0, RFLAGS_FIXED);
+	CHECK(e->regs.rdi == 0xf5f5f5f5 && e->regs.rsi == 0x75757575,
+	      "user %%fs:0 and %%gs:0 read %lx %lx with stored bases", e->regs.rdi,
+	      e->regs.rsi);
+	shared.kernel_stack = top;
+	e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
+	shared.kernel_stack = (u64)kernel_stack_top;
+	CHECK(e->frame_addr >= (u64)alternate_stack && e->frame_addr < top,
+	      "a user fault's frame at %lx, not on the stored kernel stack %lx", e->frame_addr,
+	      top);
+	shared.fs_base = 0;
+	shared.gs_base_user = 0;
+	hcall0(LHCALL_NOP);
+}
+TEST_CASE("shared-page-stores", case_shared_page_stores, 0);
