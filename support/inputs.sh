@@ -18,8 +18,9 @@ debian_src_line="deb-src http://deb.debian.org/debian bookworm main"
 
 # Everything the build, the tests and the benchmarks run, by Debian package name, in the
 # groups a make target asks for: build (every target), run (make run), test (make test),
-# bench (make bench) and fresh (make test-fresh).  A program a step runs that is in no group
-# is a bug that only shows on a fresh machine: make test-fresh finds it.
+# bench (make bench), disk (make debian-disk) and fresh (make test-fresh).  A program a
+# step runs that is in no group is a bug that only shows on a fresh machine: make
+# test-fresh finds it.
 packages_build="make gcc libc6-dev bc bison flex libelf-dev perl patch cpio gzip xz-utils
 zstd bzip2 rsync ccache dpkg-dev apt python3 musl-tools kconfig-frontends u-boot-tools
 linux-source-6.1 device-tree-compiler"
@@ -27,11 +28,13 @@ packages_run="qemu-system-x86 u-boot-qemu"
 # iproute2: ip netns, jq: ip -j output, iputils-ping, tmux: console-attach on a tty,
 # procps: pgrep, qemu-utils and libnbd-bin: qemu-img/qemu-io and nbdinfo/nbdcopy against
 # block-export, busybox-static: the VM initramfs of the vhost-user test, bochs and the
-# rest: the appliance under Bochs (tests/lib/bochs.py)
+# rest: the appliance under Bochs (tests/lib/bochs.py).  disk, which tests and benchmarks
+# include: the Debian root disk they give guests (support/debian-disk.sh)
+packages_disk="mmdebstrap e2fsprogs"
 packages_test="$packages_run iproute2 jq iputils-ping tmux procps qemu-utils
 libnbd-bin busybox-static util-linux bochs bochsbios vgabios bochs-term syslinux
-syslinux-common mtools dosfstools bsdutils"
-packages_bench="$packages_run qemu-utils libnbd-bin busybox-static"
+syslinux-common mtools dosfstools bsdutils $packages_disk"
+packages_bench="$packages_run qemu-utils libnbd-bin busybox-static $packages_disk"
 packages_fresh="mmdebstrap git util-linux"
 
 die() {
