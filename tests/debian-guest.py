@@ -52,9 +52,9 @@ XFAIL = {
 DRIVER_CASES = {"native": ["disk-persists"], "guest": ["disk-persists", "poweroff"]}
 RESULT = re.compile(r"(native|guest) battery-result (\S+) (PASS|FAIL|SKIP)(?:: (.*))?$")
 OUTPUT = re.compile(r"(native|guest) battery-output (\S+) \| (.*)$")
-# what the driver prints that the test reads, line by line
+# what the driver prints that the test reads, a whole line at a time
 LINE = re.compile(rb"^((?:native|guest) battery-(?:result|output) [^\r\n]*|battery-finished)"
-                  rb"\r?$", re.M)
+                  rb"\r?\n", re.M)
 # a case's limit is at most 600 s (times the scale), the driver stops a guest silent for
 # 900 s (times the scale): a longer wait for the next line means the appliance hung
 LINE_TIMEOUT = 1800
