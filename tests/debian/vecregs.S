@@ -26,41 +26,29 @@
 
 	.text
 
-	.macro move_sse op, base
-	.irp r, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	.ifc \op, load
-	movdqu	\r*16(\base), %xmm\r
-	.else
-	movdqu	%xmm\r, \r*16(\base)
-	.endif
-	.endr
-	.endm
-
-	.macro move_avx op, base
-	.irp r, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	.ifc \op, load
-	vmovdqu	\r*32(\base), %ymm\r
-	.else
-	vmovdqu	%ymm\r, \r*32(\base)
-	.endif
-	.endr
-	.endm
-
-	.macro move_avx512 op, base
+	/* move OP (load or store) COUNT registers REG0.. of SIZE bytes with INSN between
+	   them and OFFSET + n * SIZE (BASE) */
+	.macro move op, insn, reg, size, count, offset, base
 	.irp r, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.if \r < \count
 	.ifc \op, load
-	vmovdqu64 \r*64(\base), %zmm\r
+	\insn	\offset+\r*\size(\base), %\reg\()\r
 	.else
-	vmovdqu64 %zmm\r, \r*64(\base)
+	\insn	%\reg\()\r, \offset+\r*\size(\base)
+	.endif
 	.endif
 	.endr
-	.irp k, 0,1,2,3,4,5,6,7
-	.ifc \op, load
-	kmovw	2048+\k*8(\base), %k\k
-	.else
-	kmovw	%k\k, 2048+\k*8(\base)
-	.endif
-	.endr
+	.endm
+
+	.macro move_sse op, base
+	move \op, movdqu, xmm, 16, 16, 0, \base
+	.endm
+	.macro move_avx op, base
+	move \op, vmovdqu, ymm, 32, 16, 0, \base
+	.endm
+	.macro move_avx512 op, base
+	move \op, vmovdqu64, zmm, 64, 32, 0, \base
+	move \op, kmovw, k, 8, 8, 2048, \base
 	.endm
 
 	/* leaving AVX code: no false dependency on the upper halves for later SSE code */
