@@ -60,7 +60,7 @@ def guest_figures(box):
     """{workload: (value, unit)} in a guest booted from the disk, and what went wrong (if
     anything): after a failure the remaining workloads are not run."""
     figures = {name: (NOT_RUN, "-") for name, _ in WORKLOADS}
-    status, out = box.run(f"{DRIVER} shell {QEMU_DEVICE}")
+    status, out = box.run(f"{DRIVER} shell {QEMU_DEVICE}", timeout=300)
     if status or not wait_ready(box, GUEST, timeout=600):
         return figures, f"the guest never printed its ready banner: {out}"
     for name, _ in WORKLOADS:
