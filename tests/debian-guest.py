@@ -21,8 +21,8 @@ call trace).
 
 A case the guest is known to fail today is in XFAIL below with what it shows; once it
 passes the test fails until its entry is removed.  A case failing natively is a harness
-bug and always fails.  A case the CPU does not offer (AVX-512 under QEMU TCG) prints a
-SKIP line.  Then the same runs under Bochs with an Intel CPU model (tests/lib/bochs.py),
+bug and always fails.  A case the CPU or kernel does not offer (AVX-512 under QEMU TCG,
+THP while the board's kernel leaves it out) prints a SKIP line.  Then the same runs under Bochs with an Intel CPU model (tests/lib/bochs.py),
 the disk on its ATA controller, case names prefixed "bochs/".
 
 Environment: O (output directory), DL (download cache), DEBIAN_GUEST_BOCHS=0 leaves out

@@ -13,7 +13,8 @@
  *	its own view; the parent's contents must not change (copy on write).
  * A stale translation in the kernel or hypervisor shows as a page that still reads after
  * munmap or MADV_DONTNEED, or as one process seeing the other's writes.  Exit status 0:
- * all as expected; 1: what went wrong is printed.
+ * all as expected; 1: what went wrong is printed; 77: the kernel has no transparent huge
+ * pages.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -29,6 +30,7 @@
 #define HUGE (2UL << 20)
 #define SIZE (16UL << 20)
 #define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
+#define NO_THP 77
 
 static uint64_t value(size_t offset, uint64_t generation)
 {
@@ -66,8 +68,13 @@ static int expect_contents(const char *when, const uint8_t *base, size_t from, s
 static int set_madvise_mode(void)
 {
 	char mode[128] = "";
-	FILE *f = fopen(THP_ENABLED, "w");
+	FILE *f;
 
+	if (access(THP_ENABLED, F_OK)) {
+		printf("this kernel has no transparent huge pages (no %s)\n", THP_ENABLED);
+		return NO_THP;
+	}
+	f = fopen(THP_ENABLED, "w");
 	if (!f || fputs("madvise", f) == EOF || fclose(f)) {
 		perror("thp: cannot write madvise to " THP_ENABLED
 		       " (a kernel without CONFIG_TRANSPARENT_HUGEPAGE? not root?)");
@@ -155,9 +162,12 @@ int main(void)
 	size_t hole = HUGE / 2;		/* inside the first huge page */
 	long kib;
 
+	int status;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (set_madvise_mode())
-		return 1;
+	status = set_madvise_mode();
+	if (status)
+		return status;
 	raw = mmap(NULL, SIZE + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED) {
 		perror("thp: mmap");
