@@ -179,8 +179,14 @@ $(LINUX_EXTRACTED): $(LINUX_SRC).inputs
 		patch -d $(LINUX_SRC) -p1 --batch --forward --quiet <$$p || \
 		{ echo "lgbox build: $$p does not apply to linux-source-6.1 (listed in guest/series)" >&2; exit 1; }; \
 	done
-	$(Q)$(if $(GUEST_PATCHES),cp include/uapi/linux/lguest.h $(LINUX_SRC)/include/uapi/linux/lguest.h)
 	$(Q)touch $@
+
+# The ABI header the guest code (and lg.ko, whose Kbuild finds the tree's headers first)
+# includes as <uapi/linux/lguest.h>: kept equal to the repository's, so a change to it
+# rebuilds what uses it
+LINUX_ABI_HEADER := $(LINUX_SRC)/include/uapi/linux/lguest.h
+$(LINUX_ABI_HEADER): include/uapi/linux/lguest.h $(LINUX_EXTRACTED)
+	$(Q)cp $< $@
 
 kopt = $(1)=$(if $(filter y,$(2)),y,n)
 LINUX_SELECTED = $(call kopt,CONFIG_VIRTIO_CONSOLE,$(CONFIG_GUEST_VIRTIO_CONSOLE)) \
@@ -218,14 +224,14 @@ $(LINUX_OBJ)/.config: $(BUILD)/linux.fragment $(LINUX_EXTRACTED)
 		$(call LINUX_MAKE,$(LINUX_OBJ)) olddefconfig
 	$(Q)$(SUPPORT)/kconfig-fragment.sh check $@ $(LINUX_FRAGMENT_FILES)
 
-$(STAMPS)/linux: $(LINUX_OBJ)/.config
+$(STAMPS)/linux: $(LINUX_OBJ)/.config $(LINUX_ABI_HEADER)
 	$(call step,LINUX,bzImage + modules (a clean build takes minutes; log: $(BUILD)/linux.log))
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux.log "linux build" \
 		$(call LINUX_MAKE,$(LINUX_OBJ)) bzImage modules
 	$(Q)mkdir -p $(dir $@) && touch $@
 
 # uapi headers only need the source, so BusyBox and lgbox do not wait for the kernel
-$(KHDR_STAMP): $(LINUX_EXTRACTED)
+$(KHDR_STAMP): $(LINUX_EXTRACTED) $(LINUX_ABI_HEADER)
 	$(call step,HEADERS,linux uapi headers -> $(KHDR))
 	$(Q)rm -rf $(LINUX_HEADERS)
 	$(Q)$(SUPPORT)/logged.sh $(BUILD)/linux-headers.log "linux headers_install" \
@@ -253,18 +259,25 @@ linux-headers: $(KHDR_STAMP)
 BUSYBOX_SRC := $(BUILD)/busybox-1.35.0
 BUSYBOX_MAKE = $(MAKE) -C $(BUSYBOX_SRC) -j$(JOBS) CC="ccache musl-gcc"
 
-$(BUSYBOX_SRC).inputs: FORCE | packages
-	$(Q)mkdir -p $(dir $@)
-	$(Q)grep '^src busybox ' inputs.lock >$@.tmp
-	$(Q)$(move_if_changed)
+# debian_source NAME,DIR: DIR/.lgbox-extracted, Debian's source package NAME (fetched and
+# checked by inputs.sh) unpacked with its patches into DIR, again whenever NAME's lines in
+# inputs.lock (kept in DIR.inputs) change
+define debian_source
+$(2).inputs: FORCE | packages
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)grep '^src $(1) ' inputs.lock >$$@.tmp
+	$$(Q)$$(move_if_changed)
 
-$(BUSYBOX_SRC)/.lgbox-extracted: $(BUSYBOX_SRC).inputs
-	$(call step,EXTRACT,busybox (Debian source package) -> $(BUSYBOX_SRC))
-	$(Q)dsc=$$($(SUPPORT)/inputs.sh path busybox $(DL)) && rm -rf $(BUSYBOX_SRC) && \
-		mkdir -p $(BUILD) && \
-		$(SUPPORT)/logged.sh $(BUILD)/busybox-extract.log "dpkg-source -x $$dsc" \
-		dpkg-source --no-check -x $$dsc $(BUSYBOX_SRC)
-	$(Q)touch $@
+$(2)/.lgbox-extracted: $(2).inputs
+	$$(call step,EXTRACT,$(1) (Debian source package) -> $(2))
+	$$(Q)dsc=$$$$($$(SUPPORT)/inputs.sh path $(1) $$(DL)) && rm -rf $(2) && \
+		mkdir -p $$(BUILD) && \
+		$$(SUPPORT)/logged.sh $$(BUILD)/$(1)-extract.log "dpkg-source -x $$$$dsc" \
+		dpkg-source --no-check -x $$$$dsc $(2)
+	$$(Q)touch $$@
+endef
+
+$(eval $(call debian_source,busybox,$(BUSYBOX_SRC)))
 
 # as for Linux: busybox.fragment is the reconfigure trigger, the files are merged and checked
 BUSYBOX_ADDED := $(BUILD)/busybox-added.fragment
@@ -293,6 +306,36 @@ $(STAMPS)/busybox: $(BUSYBOX_SRC)/.config $(KHDR_STAMP)
 
 .PHONY: busybox
 busybox: $(STAMPS)/busybox
+
+# ---------------------------------------------------------------------------------------
+# e2fsprogs: Debian's source package, static, musl; only mke2fs and e2fsck, with which the
+# appliance formats and checks its data partition and a guest its disk (ext4)
+
+E2FSPROGS_SRC := $(BUILD)/e2fsprogs-1.47.0
+E2FSPROGS_OBJ := $(BUILD)/e2fsprogs
+E2FSPROGS_BINS := $(E2FSPROGS_OBJ)/misc/mke2fs $(E2FSPROGS_OBJ)/e2fsck/e2fsck
+# everything but the two programs and the libraries they need is left out
+E2FSPROGS_CONFIGURE := --disable-nls --disable-fuse2fs --disable-defrag --disable-imager \
+	--disable-resizer --disable-debugfs --disable-uuidd --disable-e2initrd-helper \
+	--disable-backtrace --disable-tdb --enable-libuuid --enable-libblkid
+
+$(eval $(call debian_source,e2fsprogs,$(E2FSPROGS_SRC)))
+
+$(STAMPS)/e2fsprogs: $(E2FSPROGS_SRC)/.lgbox-extracted $(KHDR_STAMP)
+	$(call step,E2FS,mke2fs + e2fsck: static musl build (log: $(BUILD)/e2fsprogs.log))
+	$(Q)rm -rf $(E2FSPROGS_OBJ) && mkdir -p $(E2FSPROGS_OBJ)
+	$(Q)cd $(E2FSPROGS_OBJ) && \
+		$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs configure" \
+		$(E2FSPROGS_SRC)/configure CC="ccache musl-gcc" CFLAGS="-Os -isystem $(KHDR)" \
+		LDFLAGS=-static $(E2FSPROGS_CONFIGURE)
+	$(Q)$(SUPPORT)/logged.sh $(BUILD)/e2fsprogs.log "e2fsprogs build" \
+		sh -c '$(MAKE) -C $(E2FSPROGS_OBJ) -j$(JOBS) libs && \
+		$(MAKE) -C $(E2FSPROGS_OBJ)/misc -j$(JOBS) mke2fs && \
+		$(MAKE) -C $(E2FSPROGS_OBJ)/e2fsck -j$(JOBS) e2fsck'
+	$(Q)mkdir -p $(dir $@) && touch $@
+
+.PHONY: e2fsprogs
+e2fsprogs: $(STAMPS)/e2fsprogs
 
 # ---------------------------------------------------------------------------------------
 # lgbox and lg.ko: built by their own makefiles (incremental themselves) on every run;
@@ -350,8 +393,9 @@ GUEST_INITRAMFS := $(IMAGES)/guest-initramfs.cpio.gz
 FIXED_GUEST_CONFS := $(foreach g,$(FIXED_GUESTS),$(GUEST_CONFIG_DIR)/$(g).conf)
 # the bridge and disk images the fixed guests use, when the config directory has them
 FIXED_GUEST_FILES := $(FIXED_GUEST_CONFS) $(if $(FIXED_GUESTS),$(wildcard $(GUEST_CONFIG_DIR)/network $(GUEST_CONFIG_DIR)/disks))
-overlay_files = $(shell find $(1) -type f 2>/dev/null)
-ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) \
+# overlay_files DIR...: the files under DIRs; none for no DIR (find would list the whole tree)
+overlay_files = $(if $(1),$(shell find $(1) -type f 2>/dev/null))
+ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) E2FSPROGS_BINS='$(E2FSPROGS_BINS)' \
 	LGBOX_BIN=$(LGBOX_BIN) LG_KO=$(LG_KO) LG_TESTS_DIR=$(LG_TESTS_DIR) \
 	WORKLOAD_BIN=$(WORKLOAD_BIN) DEBIAN_BATTERY=$(DEBIAN_BATTERY) \
 	GUEST_KERNEL=$(IMAGES)/bzImage GUEST_INITRAMFS=$(GUEST_INITRAMFS) \
@@ -365,16 +409,17 @@ $(BUILD)/%.settings: FORCE
 SETTINGS_rootfs-host = $(HOST_OVERLAYS) | $(FIXED_GUEST_FILES) | $(COMPRESSION)
 SETTINGS_rootfs-guest = $(GUEST_OVERLAYS)
 
-$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(WORKLOAD_BIN) $(BUILD)/rootfs-guest.settings \
-		$(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
-	$(call step,ROOTFS,guest: busybox + $(GUEST_OVERLAYS))
+$(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) \
+		$(BUILD)/rootfs-guest.settings $(call overlay_files,$(GUEST_OVERLAYS)) | $(CONFIG)
+	$(call step,ROOTFS,guest: busybox + e2fsprogs + $(GUEST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh guest $(BUILD)/rootfs-guest $(GUEST_OVERLAYS)
 	$(Q)touch $@
 
-$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) $(LG_TESTS_STAMP) \
-		$(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
+$(STAMPS)/rootfs-host: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) \
+		$(LG_TESTS_STAMP) $(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
 		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS) $(DEBIAN_BATTERY)) | $(CONFIG)
-	$(call step,ROOTFS,host: busybox + lgbox + lg.ko + guest images + $(HOST_OVERLAYS))
+	$(call step,ROOTFS,host: busybox + e2fsprogs + lgbox + lg.ko + guest images \
+		+ $(HOST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh host $(BUILD)/rootfs-host $(HOST_OVERLAYS)
 	$(Q)touch $@
 
@@ -407,9 +452,24 @@ $(BOOT_SCRIPT): $(FIT_DIR)/boot.cmd $(BUILD)/fit.settings
 	$(Q)mkimage -q -A x86 -O linux -T script -C none -n "lgbox boot" \
 		-d $(BUILD)/boot.cmd $@ >/dev/null
 
+# GPT disk image (support/mkdisk.sh, genimage): the board's layout; a layout with an esp/
+# tree beside it also gets the kernel and the host initramfs for its EFI system partition
+DISK_LAYOUT := $(call qstrip,$(CONFIG_IMAGE_DISK_LAYOUT))
+DISK := $(IMAGES)/disk.img
+DISK_ESP := $(wildcard $(dir $(DISK_LAYOUT))esp)
+DISK_BOOT_FILES := $(if $(DISK_ESP),$(IMAGES)/bzImage $(HOST_INITRAMFS))
+SETTINGS_disk = $(DISK_LAYOUT) | $(CONFIG_BOARD_CMDLINE)
+
+$(DISK): $(DISK_LAYOUT) $(call overlay_files,$(DISK_ESP)) $(DISK_BOOT_FILES) \
+		$(SUPPORT)/mkdisk.sh $(BUILD)/disk.settings | packages
+	$(call step,GENIMAGE,$@ ($(DISK_LAYOUT)))
+	$(Q)$(SUPPORT)/mkdisk.sh $(DISK_LAYOUT) $@ $(BUILD)/disk \
+		'$(call qstrip,$(CONFIG_BOARD_CMDLINE))' \
+		$(if $(DISK_ESP),bzImage=$(IMAGES)/bzImage initramfs=$(HOST_INITRAMFS))
+
 comma := ,
 IMAGE_FILES := $(IMAGES)/bzImage $(HOST_INITRAMFS) $(GUEST_INITRAMFS) \
-	$(if $(CONFIG_IMAGE_FIT),$(FIT) $(BOOT_SCRIPT))
+	$(if $(CONFIG_IMAGE_FIT),$(FIT) $(BOOT_SCRIPT)) $(if $(DISK_LAYOUT),$(DISK))
 
 .PHONY: images
 images: $(IMAGE_FILES)
@@ -484,12 +544,15 @@ help:
 	@echo '  all                 every image in $$(O)/images'
 	@echo '  linux               the kernel (bzImage); linux-config, linux-headers: parts of it'
 	@echo '  busybox, lgbox, lg  BusyBox, the lgbox multicall binary, the lg.ko module'
-	@echo '  images              same as all'
+	@echo '  e2fsprogs           mke2fs and e2fsck for the data partition and guest disks'
+	@echo '  images              same as all: kernel, initramfs images, disk.img (the GPT disk'
+	@echo '                      of IMAGE_DISK_LAYOUT), FIT image'
 	@echo '  packages            install missing Debian packages of the build, check pins'
 	@echo '  packages-GROUP      the same for GROUP run, test, bench, disk or fresh'
 	@echo
 	@echo 'Using:'
-	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits)'
+	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits;'
+	@echo '                      its disk: LGBOX_DISK, default images/disk.img)'
 	@echo '  test                build, run lgbox unit tests and tests/*.sh|*.py (tests/run)'
 	@echo '  test-fresh          make test and make run in a clean Debian root (mmdebstrap)'
 	@echo '                      from a clone of FRESH_REV (default HEAD); as root'
@@ -500,6 +563,12 @@ help:
 	@echo '  help                this text'
 	@echo
 	@echo 'Variables: O=$(O)  DL=$(DL) (download cache)  JOBS=$(JOBS)  V=1 (show commands)'
+	@echo
+	@echo 'Boards (board/NAME/ holds what is board-specific: defconfig, fragments, disk layout, run):'
+	@echo '  qemu-x86_64         QEMU loads kernel and initramfs; images/disk.img is its data disk'
+	@echo '  qemu-x86_64-uboot   the same booted by U-Boot from the FIT image'
+	@echo '  pc-x86_64-efi       real x86-64 PCs with UEFI: images/disk.img is the whole disk, to'
+	@echo '                      write to a disk or USB stick (doc/building.md, "Real PCs")'
 	@echo
 	@echo 'Defconfigs:'
 	@$(MAKE) --no-print-directory -s list-defconfigs

@@ -48,14 +48,17 @@ EOF
 gcc -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$out/guest.elf" "$out/guest.c"
 if [ -e /dev/lguest ] && [ -n "$LGBOX_BENCH_KERNEL" ]; then
 	"$out/all/lgbox" launch --kernel "$LGBOX_BENCH_KERNEL" --memory 128M --name bench \
-		--console log:"$out/console.log" --run-dir "$out/run" &
+		--console log:"$out/console.log" --run-dir "$out/run" --stop-grace 0 &
 	pid=$!
 	sleep 5
-	pss=$(awk '/^Pss:/ { print $2 }' /proc/$pid/smaps_rollup)
+	# launch is a supervisor and a guest process, which maps the guest's RAM
+	guest=$(cat "$out/run/bench/guest-pid")
+	supervisor=$(awk '/^Pss:/ { print $2 }' /proc/$pid/smaps_rollup)
+	pss=$(awk '/^Pss:/ { print $2 }' /proc/$guest/smaps_rollup)
 	ram=$(awk '/lguest-ram/ { inram = 1; next } /^[0-9a-f]+-/ { inram = 0 }
-		   inram && /^Pss:/ { s += $2 } END { print s + 0 }' /proc/$pid/smaps)
+		   inram && /^Pss:/ { s += $2 } END { print s + 0 }' /proc/$guest/smaps)
 	kill $pid; wait $pid || true
-	echo "running launch, 128 MiB guest: PSS $pss KiB, of which guest RAM $ram KiB: overhead $((pss - ram)) KiB (Firecracker ~5120 KiB; aim < 1024 KiB)"
+	echo "running launch, 128 MiB guest: supervisor PSS $supervisor KiB, guest process PSS $pss KiB, of which guest RAM $ram KiB: overhead $((supervisor + pss - ram)) KiB (Firecracker ~5120 KiB; aim < 1024 KiB)"
 else
 	echo "no /dev/lguest here (or LGBOX_BENCH_KERNEL unset): launch --dry-run, 128 MiB guest, tiny kernel:"
 	"$out/all/lgbox" launch --dry-run --kernel "$out/guest.elf" --memory 128M --rng \

@@ -338,6 +338,11 @@ static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
 	case X86_TRAP_DF:
 		lg_kill(lg, "double fault at rip %#llx", lg->regs.rip);
 		return -1;
+	case X86_TRAP_DB:
+		/* The guest's handler reads DR6 from the shared page. */
+		if (lg->shared)
+			WRITE_ONCE(lg->shared->dr6, lg->dr6);
+		break;
 	case X86_TRAP_GP:
 		if (lg_emulate_privileged(lg))
 			return 0;

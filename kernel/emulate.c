@@ -3,8 +3,8 @@
  * The few privileged instructions a guest kernel may execute.
  *
  * A paravirtualized Linux kernel asks for almost everything by hypercall,
- * but two kinds of privileged instruction survive in code paths no pv_ops
- * hook covers, and at CPL 3 each raises #GP:
+ * but a few privileged instructions survive in code paths no pv_ops hook
+ * covers, and at CPL 3 each raises #GP:
  *
  *  - reading a control register: Linux reads %cr4 (and %cr0) directly to
  *    seed its shadow copies.  We answer with the values a guest runs under:
@@ -15,11 +15,24 @@
  *    gives: reads return all ones, writes go nowhere.  That is also what
  *    Xen does for an unprivileged PV guest.
  *
+ *  - CLI and STI clear and set the virtual interrupt flag, as Xen does for
+ *    its PV guests: a few native sequences run before pv_ops patching can
+ *    replace them (SLUB's cmpxchg16b emulation, during early boot, with
+ *    interrupts off anyway);
+ *  - XSETBV: Linux sets the XSAVE features it will switch per process
+ *    (x87, SSE, AVX, AVX-512) in XCR0 itself, once.  We keep the guest's
+ *    choice (within what the host has) and load it whenever the guest
+ *    runs, so XSAVE, XRSTOR and XGETBV see it at CPL 3;
+ *  - the microcode revision MSR: Intel CPUs' boot code reads it with
+ *    native RDMSR and WRMSR that no pv_ops hook covers.  The guest has no
+ *    microcode of its own to report: it reads 0.
+ *
  * Only guest-kernel mode gets this; from guest user mode these instructions
  * raise #GP as they would natively.  Anything else is left to the guest's
  * own #GP handler.
  */
 #include <asm/processor-flags.h>
+#include <asm/msr-index.h>
 #include "lg.h"
 
 #define LG_VIRTUAL_CR0	(X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | \
@@ -71,6 +84,24 @@ static void port_read(struct lguest *lg, unsigned int size)
 		lg->regs.rax |= mask;
 }
 
+/* XSETBV of XCR0 (ecx 0) with edx:eax; false: #GP, as natively. */
+static bool write_xcr(struct lguest *lg)
+{
+	u64 value = (lg->regs.rdx << 32) | (u32)lg->regs.rax;
+
+	return (u32)lg->regs.rcx == 0 && lg_set_guest_xcr0(lg, value);
+}
+
+/* RDMSR/WRMSR of the one MSR a guest reads natively; others #GP. */
+static bool access_msr(struct lguest *lg, bool write)
+{
+	if ((u32)lg->regs.rcx != MSR_IA32_UCODE_REV)
+		return false;
+	if (!write)
+		lg->regs.rax = lg->regs.rdx = 0;
+	return true;
+}
+
 /* Returns true when the instruction at rip was emulated and skipped. */
 bool lg_emulate_privileged(struct lguest *lg)
 {
@@ -89,14 +120,34 @@ bool lg_emulate_privileged(struct lguest *lg)
 
 	switch (insn[i]) {
 	case 0x0f:
-		/* mov %crN, %reg: 0f 20 /r, register form only */
-		if (insn[i + 1] != 0x20 || (insn[i + 2] & 0xc0) != 0xc0)
+		switch (insn[i + 1]) {
+		case 0x01:		/* xsetbv: 0f 01 d1 */
+			if (insn[i + 2] != 0xd1 || !write_xcr(lg))
+				return false;
+			len = i + 3;
+			break;
+		case 0x20:		/* mov %crN, %reg: 0f 20 /r, register form */
+			if ((insn[i + 2] & 0xc0) != 0xc0 ||
+			    !read_control_register(lg, ((insn[i + 2] >> 3) & 7) |
+						   ((rex & 4) << 1), &value))
+				return false;
+			*lg_reg(lg, (insn[i + 2] & 7) | ((rex & 1) << 3)) = value;
+			len = i + 3;
+			break;
+		case 0x30:		/* wrmsr */
+		case 0x32:		/* rdmsr */
+			if (!access_msr(lg, insn[i + 1] == 0x30))
+				return false;
+			len = i + 2;
+			break;
+		default:
 			return false;
-		if (!read_control_register(lg, ((insn[i + 2] >> 3) & 7) |
-					   ((rex & 4) << 1), &value))
-			return false;
-		*lg_reg(lg, (insn[i + 2] & 7) | ((rex & 1) << 3)) = value;
-		len = i + 3;
+		}
+		break;
+	case 0xfa:			/* cli */
+	case 0xfb:			/* sti */
+		lg_set_virtual_if(lg, insn[i] == 0xfb ? LGUEST_IF_FLAG : 0);
+		len = i + 1;
 		break;
 	case 0xe4: case 0xe5:		/* in $imm8, %al/%ax/%eax */
 		port_read(lg, insn[i] == 0xe4 ? 1 : size);

@@ -30,6 +30,7 @@ static const char *const hcall_names[LHCALL_NR] = {
 	[LHCALL_HALT] = "HALT",
 	[LHCALL_NOTIFY] = "NOTIFY",
 	[LHCALL_SET_SEGMENT_BASE] = "SET_SEGMENT_BASE",
+	[LHCALL_SET_DEBUGREG] = "SET_DEBUGREG",
 };
 
 #define bad_args(lg, nr, fmt, ...)					\
@@ -145,6 +146,43 @@ static int hcall_set_segment_base(struct lguest *lg, u64 which, u64 base)
 			which);
 }
 
+/*
+ * DR7 bits a guest may set: the enables, LE/GE, the always-one bit 10 and
+ * the R/W and LEN fields; no general detect, no RTM debugging.  I/O
+ * breakpoints (R/W = 10b) need CR4.DE, which the guest does not have.
+ */
+#define LG_DR7_ALLOWED	0xffff07ffULL
+
+static int hcall_set_debugreg(struct lguest *lg, u64 regno, u64 value)
+{
+	unsigned int i;
+
+	switch (regno) {
+	case 0: case 1: case 2: case 3:
+		/* The switcher's pages are the only thing touched while armed. */
+		if (!lg_guest_may_map(value))
+			return bad_args(lg, LHCALL_SET_DEBUGREG,
+					"breakpoint %#llx is not canonical or lies in the hypervisor hole",
+					value);
+		lg->debugreg[regno] = value;
+		return 0;
+	case 7:
+		if (value & ~LG_DR7_ALLOWED)
+			return bad_args(lg, LHCALL_SET_DEBUGREG,
+					"DR7 %#llx sets bits a guest may not",
+					value);
+		for (i = 0; i < 4; i++)
+			if (((value >> (16 + 4 * i)) & 3) == 2)
+				return bad_args(lg, LHCALL_SET_DEBUGREG,
+						"DR7 %#llx asks for an I/O breakpoint",
+						value);
+		lg->dr7 = value;
+		return 0;
+	}
+	return bad_args(lg, LHCALL_SET_DEBUGREG, "no debug register %llu",
+			regno);
+}
+
 static int hcall_halt(struct lguest *lg)
 {
 	if (!lg->shared)
@@ -210,6 +248,8 @@ int lg_do_hypercall(struct lguest *lg, struct lguest_run *run)
 		return 1;
 	case LHCALL_SET_SEGMENT_BASE:
 		return hcall_set_segment_base(lg, r->rdi, r->rsi);
+	case LHCALL_SET_DEBUGREG:
+		return hcall_set_debugreg(lg, r->rdi, r->rsi);
 	}
 	return 0;
 }

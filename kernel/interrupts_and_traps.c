@@ -44,7 +44,7 @@ static u64 virtual_if(struct lguest *lg)
 			  : 0;
 }
 
-static void set_virtual_if(struct lguest *lg, u64 on)
+void lg_set_virtual_if(struct lguest *lg, u64 on)
 {
 	if (lg->shared)
 		WRITE_ONCE(lg->shared->irq_enabled, on & LGUEST_IF_FLAG);
@@ -115,7 +115,7 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 	lg->handler_entered = handler;
 	lg_enter_kernel_mode(lg);
 	if (!(lg->trap_flags[vector] & LGUEST_TRAP_KEEP_IRQS))
-		set_virtual_if(lg, 0);
+		lg_set_virtual_if(lg, 0);
 	return 0;
 }
 
@@ -137,7 +137,7 @@ void lg_reflect_syscall(struct lguest *lg)
 	lg->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
 			     X86_EFLAGS_NT);
 	lg_enter_kernel_mode(lg);
-	set_virtual_if(lg, 0);
+	lg_set_virtual_if(lg, 0);
 }
 
 /* LHCALL_IRET: the frame described by struct lguest_iret_frame. */
@@ -166,7 +166,7 @@ int lg_do_iret(struct lguest *lg)
 	lg->regs.rflags = f.rflags;
 	lg->regs.rsp = f.rsp;
 	lg->user_mode = f.cs == LGUEST_USER_CS;
-	set_virtual_if(lg, f.rflags);
+	lg_set_virtual_if(lg, f.rflags);
 	return 0;
 }
 

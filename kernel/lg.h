@@ -40,6 +40,7 @@ struct lg_walk {
 	bool nx;		/* some level forbids execution */
 	bool dirty;		/* the leaf is already dirty */
 	bool global;		/* the leaf is global: survives CR3 loads */
+	u64 size;		/* the guest's page: 4 KiB, 2 MiB or 1 GiB */
 };
 
 /* Results of a guest page-table walk that did not find a usable page. */
@@ -90,6 +91,9 @@ struct lguest {
 	u8 trap_flags[LG_TRAP_SYSCALL + 1];
 	u64 cr3;			/* guest-physical PML4 */
 	void *fpu;			/* XSAVE area of the guest */
+	u64 xcr0;			/* the guest's XSETBV */
+	u64 debugreg[4], dr7;		/* LHCALL_SET_DEBUGREG */
+	u64 dr6;			/* at the last #DB, for the guest */
 	struct lg_shadow shadow;
 
 	/* The page shared with the guest, pinned and mapped in the kernel. */
@@ -139,6 +143,7 @@ void lg_switcher_unmap_mm(struct mm_struct *mm);
 unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2);
 int lg_fpu_init(struct lguest *lg);
 void lg_fpu_free(struct lguest *lg);
+bool lg_set_guest_xcr0(struct lguest *lg, u64 xcr0);
 bool lg_canonical(u64 addr);
 
 /* page_tables.c */
@@ -154,11 +159,13 @@ int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len);
 struct page *lg_guest_page(struct lguest *lg, u64 gpa);
 void lg_unpin_all(struct lguest *lg);
 bool lg_gpa_is_ram(struct lguest *lg, u64 gpa, u64 len);
+bool lg_guest_may_map(u64 va);
 
 /* interrupts_and_traps.c */
 void lg_timer_init(struct lguest *lg);
 void lg_set_timer(struct lguest *lg, u64 delta_ns);
 bool lg_irq_deliverable(struct lguest *lg);
+void lg_set_virtual_if(struct lguest *lg, u64 on);
 void lg_raise_irq(struct lguest *lg, unsigned int irq);
 void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared);
 int lg_deliver_pending_irq(struct lguest *lg);

@@ -69,6 +69,15 @@
 /* Upper levels allow everything: the leaf carries the combined rights. */
 #define SHADOW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | \
 			 _PAGE_ACCESSED)
+/*
+ * Shadow leaves are always 4 KiB, also where the guest maps 2 MiB or 1 GiB
+ * at once.  A native INVLPG of any address in a large page forgets all of
+ * it, and Linux relies on that (one flush per 2 MiB of a transparent huge
+ * page).  So the shadow PD or PDPT entry above the 4 KiB entries made from
+ * a guest's large page is marked with this software bit (ignored by the
+ * CPU in a non-leaf entry), and INVLPG drops the whole table below it.
+ */
+#define SHADOW_FROM_LARGE	_PAGE_SOFTW1
 
 static unsigned int level_index(u64 va, int level)
 {
@@ -76,7 +85,7 @@ static unsigned int level_index(u64 va, int level)
 }
 
 /* Canonical and outside the hypervisor hole. */
-static bool lg_guest_may_map(u64 va)
+bool lg_guest_may_map(u64 va)
 {
 	unsigned int pgd_index = level_index(va, 4);
 
@@ -190,6 +199,7 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 	}
 	w->dirty = !!(entry[last] & _PAGE_DIRTY);
 	w->global = !!(entry[last] & _PAGE_GLOBAL);
+	w->size = size;
 	return 0;
 }
 
@@ -304,21 +314,54 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 	return &table[level_index(va, 1)];
 }
 
-/* Forget one page's translations: what INVLPG does natively. */
+/*
+ * The shadow entry at a level (3: PDPT, 2: PD) on va's path that a fill
+ * from a guest page of the given size made, or NULL if there is none.
+ */
+static u64 *large_page_entry(u64 *root, u64 va, u64 size)
+{
+	int stop = size == PUD_SIZE ? 3 : 2, level;
+	u64 *table = root;
+
+	for (level = 4; level > stop; level--) {
+		u64 entry = table[level_index(va, level)];
+
+		if (!(entry & _PAGE_PRESENT))
+			return NULL;
+		table = __va(entry & LG_ADDR_MASK);
+	}
+	return &table[level_index(va, stop)];
+}
+
+/* Forget one page's translations, in one view: what INVLPG does natively. */
+static void invlpg_view(struct lguest *lg, u64 *root, u64 va)
+{
+	static const u64 sizes[] = { PUD_SIZE, PMD_SIZE };
+	unsigned int i;
+	u64 *entry;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		entry = large_page_entry(root, va, sizes[i]);
+		if (entry && (*entry & (_PAGE_PRESENT | SHADOW_FROM_LARGE)) ==
+			     (_PAGE_PRESENT | SHADOW_FROM_LARGE)) {
+			free_shadow_table(lg, __va(*entry & LG_ADDR_MASK),
+					  sizes[i] == PUD_SIZE ? 2 : 1);
+			*entry = 0;
+			return;
+		}
+	}
+	entry = shadow_leaf(lg, root, va, false);
+	if (entry)
+		*entry = 0;
+}
+
 void lg_shadow_invlpg(struct lguest *lg, u64 va)
 {
-	u64 *leaf;
-
 	/* The hole holds the switcher's entries, not the guest's. */
 	if (!lg_guest_may_map(va))
 		return;
-
-	leaf = shadow_leaf(lg, lg->shadow.kernel_root, va, false);
-	if (leaf)
-		*leaf = 0;
-	leaf = shadow_leaf(lg, lg->shadow.user_root, va, false);
-	if (leaf)
-		*leaf = 0;
+	invlpg_view(lg, lg->shadow.kernel_root, va);
+	invlpg_view(lg, lg->shadow.user_root, va);
 }
 
 /*
@@ -333,7 +376,7 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	u32 access = hw_errcode & (LG_PF_WRITE | LG_PF_INSTR);
 	struct lg_walk w;
 	struct page *page;
-	u64 *leaf, pte;
+	u64 *root, *leaf, pte;
 	int r;
 
 	if (lg->user_mode)
@@ -360,11 +403,13 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 		lg_shadow_flush(lg, false);
 		lg->shadow.evictions++;
 	}
-	leaf = shadow_leaf(lg, lg->user_mode ? lg->shadow.user_root :
-			   lg->shadow.kernel_root, va, true);
+	root = lg->user_mode ? lg->shadow.user_root : lg->shadow.kernel_root;
+	leaf = shadow_leaf(lg, root, va, true);
 	if (!leaf)
 		return -ENOMEM;
 	*leaf = pte;
+	if (w.size > PAGE_SIZE)
+		*large_page_entry(root, va, w.size) |= SHADOW_FROM_LARGE;
 	if (!w.global)
 		__set_bit(level_index(va, 4), lg->shadow.local_slots);
 	return 0;

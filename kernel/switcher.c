@@ -60,7 +60,8 @@ struct cpu_branch {
 	u64 *pdpt, *pd, *pt;
 };
 static struct cpu_branch *cpu_branches;
-static u64 guest_fpu_mask;
+static u64 guest_fpu_mask;		/* XCR0 features a guest may have */
+static u64 host_xcr0;
 static unsigned int guest_fpu_size;
 
 /* The top-level entry that hangs every CPU's switcher region into a host mm. */
@@ -168,6 +169,12 @@ static void init_cpu_tables(unsigned int cpu)
 	set_gdt_entry(state, LG_GDT_TSS, 0x67 | ((tss & 0xffffffULL) << 16) |
 		      (0x89ULL << 40) | ((tss >> 24) & 0xff) << 56);
 	set_gdt_entry(state, LG_GDT_TSS + 1, tss >> 32);
+	/*
+	 * Where Linux keeps a descriptor whose limit is the CPU and node
+	 * number, for the vDSO's getcpu (LSL) to read at CPL 3: read-only
+	 * data, expand-down, DPL 3.  A guest's one vCPU is CPU 0 of node 0.
+	 */
+	set_gdt_entry(state, LG_GDT_CPUNODE, 0x0040f50000000000ULL);
 
 	hw_tss->sp0 = base + LG_PAGE_STATE * PAGE_SIZE + SW_REGS_TOP;
 	hw_tss->ist[0] = base + (LG_PAGE_IST_DF + 1) * PAGE_SIZE;
@@ -258,10 +265,31 @@ static void setup_guest_fpu_format(void)
 		return;
 	}
 	/* Features whose use traps through XFD stay out of the guest. */
-	guest_fpu_mask = xgetbv(XCR_XFEATURE_ENABLED_MASK) &
-			 ~XFEATURE_MASK_XTILE;
+	host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	guest_fpu_mask = host_xcr0 & ~XFEATURE_MASK_XTILE;
 	cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx);
 	guest_fpu_size = ebx;
+}
+
+/*
+ * The guest chooses its XSAVE features with XSETBV (emulate.c), within
+ * what the host has and by the CPU's own rules: x87 always, AVX only with
+ * SSE, the three AVX-512 components together and only with AVX.
+ */
+bool lg_set_guest_xcr0(struct lguest *lg, u64 xcr0)
+{
+	const u64 avx512 = XFEATURE_MASK_AVX512;
+
+	if (!guest_fpu_mask || xcr0 & ~guest_fpu_mask ||
+	    !(xcr0 & XFEATURE_MASK_FP) ||
+	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
+	    ((xcr0 & avx512) &&
+	     ((xcr0 & avx512) != avx512 || !(xcr0 & XFEATURE_MASK_YMM))))
+		return false;
+	lg->xcr0 = xcr0;
+	/* XRSTOR refuses saved state of components XCR0 no longer has. */
+	((struct xregs_state *)PTR_ALIGN(lg->fpu, 64))->header.xfeatures &= xcr0;
+	return true;
 }
 
 int lg_switcher_init(void)
@@ -374,6 +402,7 @@ int lg_fpu_init(struct lguest *lg)
 		return -ENOMEM;
 	/* A zeroed area is the init state, except MXCSR's exception masks. */
 	*(u32 *)(PTR_ALIGN(lg->fpu, 64) + 24) = MXCSR_DEFAULT;
+	lg->xcr0 = guest_fpu_mask;
 	return 0;
 }
 
@@ -383,28 +412,39 @@ void lg_fpu_free(struct lguest *lg)
 	lg->fpu = NULL;
 }
 
+/*
+ * The guest's FPU, SSE and AVX registers are those of whichever guest
+ * process runs (the guest kernel switches them with its own XSAVE and
+ * XRSTOR, at CPL 3), under the guest's own XCR0, which XGETBV shows it.
+ */
 static void guest_fpu_load(struct lguest *lg)
 {
 	void *area = PTR_ALIGN(lg->fpu, 64);
 
-	if (guest_fpu_mask)
-		asm volatile("xrstor64 %0" : : "m" (*(u8 *)area),
-			     "a" ((u32)guest_fpu_mask),
-			     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
-	else
+	if (!guest_fpu_mask) {
 		asm volatile("fxrstor64 %0" : : "m" (*(u8 *)area));
+		return;
+	}
+	if (lg->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, lg->xcr0);
+	asm volatile("xrstor64 %0" : : "m" (*(u8 *)area),
+		     "a" ((u32)guest_fpu_mask),
+		     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
 }
 
 static void guest_fpu_save(struct lguest *lg)
 {
 	void *area = PTR_ALIGN(lg->fpu, 64);
 
-	if (guest_fpu_mask)
-		asm volatile("xsave64 %0" : "+m" (*(u8 *)area)
-			     : "a" ((u32)guest_fpu_mask),
-			     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
-	else
+	if (!guest_fpu_mask) {
 		asm volatile("fxsave64 %0" : "+m" (*(u8 *)area));
+		return;
+	}
+	asm volatile("xsave64 %0" : "+m" (*(u8 *)area)
+		     : "a" ((u32)guest_fpu_mask),
+		     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
+	if (lg->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 }
 
 /* Host MSRs that would lead a guest instruction into the host. */
@@ -441,13 +481,27 @@ static void swap_msrs_to_host(const struct host_msrs *h)
 		wrpkru(h->pkru);
 }
 
+/*
+ * CR4 bits the guest runs without, because the guest kernel cannot give
+ * what they enable to its processes (or because of TCG, for SMAP):
+ * protection keys (the shadow's entries carry no keys, and the guest
+ * kernel runs at CPL 3, where keys would apply to it too) and FSGSBASE
+ * (the guest kernel switches segment bases by hypercall, never reading
+ * them back).  WRPKRU and WRFSBASE then raise #UD, as on a CPU without
+ * them.  SMAP: see switcher_64.S.
+ */
+#define LG_CR4_OFF	(X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_FSGSBASE)
+
+/* DR7's enable bits: without one, no guest breakpoint is loaded. */
+#define LG_DR7_ENABLES	0xffULL
+
 static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 {
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
 
 	STATE(state, SW_HOST_CR3, u64) = __read_cr3();
 	STATE(state, SW_HOST_CR4, u64) = cr4_read_shadow();
-	STATE(state, SW_GUEST_CR4, u64) = cr4_read_shadow() & ~X86_CR4_SMAP;
+	STATE(state, SW_GUEST_CR4, u64) = cr4_read_shadow() & ~LG_CR4_OFF;
 	native_store_gdt(state + SW_HOST_GDT);
 	*gdt_rw = *(struct desc_ptr *)(state + SW_HOST_GDT);
 	gdt_rw->address = (unsigned long)get_current_gdt_rw();
@@ -465,6 +519,8 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	lg->regs.ss = LG_SEL_USER_DS;
 	STATE(state, SW_GUEST_CS, u64) = lg->regs.cs;
 	STATE(state, SW_SWITCHER_FAULT, u64) = 0;
+	memcpy(state + SW_GUEST_DR, lg->debugreg, sizeof(lg->debugreg));
+	STATE(state, SW_GUEST_DR7, u64) = lg->dr7 & LG_DR7_ENABLES ? lg->dr7 : 0;
 	memcpy(state + SW_REGS, &lg->regs, sizeof(lg->regs));
 }
 
@@ -478,6 +534,25 @@ static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
 	else
 		lg->gs_base_kernel = STATE(state, SW_GUEST_GS_BASE, u64);
 	memcpy(lg->segs, state + SW_GUEST_SEGS, sizeof(lg->segs));
+}
+
+/*
+ * The host's breakpoints come back after the guest: DR7 always (it was off
+ * while the guest ran), DR0-DR3 too if the guest loaded its own.
+ */
+static void restore_host_debugregs(struct lguest *lg, unsigned long dr7)
+{
+	if (dr7 && lg->dr7 & LG_DR7_ENABLES)
+		hw_breakpoint_restore();
+	else
+		local_db_restore(dr7);
+}
+
+/* A #DB from the guest: what DR6 says goes to the guest, not to the host. */
+static void take_dr6(struct lguest *lg)
+{
+	get_debugreg(lg->dr6, 6);
+	set_debugreg(DR6_RESERVED, 6);
 }
 
 /* Run "int $vector" on the host: its own handler, its own IDT. */
@@ -524,7 +599,7 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	enter();
 
 	guest_fpu_save(lg);
-	local_db_restore(dr7);
+	restore_host_debugregs(lg, dr7);
 	swap_msrs_to_host(&host);
 	/*
 	 * A fault while entering was pushed over the register area: then
@@ -534,6 +609,8 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	if (!fault)
 		read_state_page(lg, state, cr2);
 	trap = lg->regs.trapnum;
+	if (!fault && trap == X86_TRAP_DB)
+		take_dr6(lg);
 	nmi = xchg(&STATE(state, SW_NMI_PENDING, u64), 0);
 	mc = xchg(&STATE(state, SW_MC_PENDING, u64), 0);
 

@@ -45,6 +45,11 @@
  *   any other exception means we could not enter the guest (for instance
  *   an IRETQ that faults); we note its vector and unwind to the host.
  *
+ * The guest's own hardware breakpoints (LHCALL_SET_DEBUGREG) are armed
+ * here, once our IDT is loaded, and disarmed before any host code runs: in
+ * between, the CPU only touches the switcher's pages, where no guest
+ * breakpoint may point.
+ *
  * Every entry point starts with ENDBR64: on a host with indirect-branch
  * tracking (CET IBT) the CPU demands it after an indirect call (C calling
  * lg_switch_to_guest, lg_host_vectors) and after an IDT event or SYSCALL
@@ -126,6 +131,20 @@ lg_switch_to_guest:
 	andb	$~0x02, SW(SW_GDT + LG_GDT_TSS * 8 + 5)(%rip)
 	movl	$LG_SEL_TSS, %eax
 	ltr	%ax
+
+	movq	SW(SW_GUEST_DR7)(%rip), %rax
+	testq	%rax, %rax
+	jz	1f
+	movq	SW(SW_GUEST_DR + 0)(%rip), %rdx
+	movq	%rdx, %db0
+	movq	SW(SW_GUEST_DR + 8)(%rip), %rdx
+	movq	%rdx, %db1
+	movq	SW(SW_GUEST_DR + 16)(%rip), %rdx
+	movq	%rdx, %db2
+	movq	SW(SW_GUEST_DR + 24)(%rip), %rdx
+	movq	%rdx, %db3
+	movq	%rax, %db7
+1:
 
 	/* The guest's address space: we are mapped there at this address. */
 	movq	SW(SW_GUEST_CR3)(%rip), %rax
@@ -314,7 +333,12 @@ guest_exit:
 	movw	%gs, SW(SW_GUEST_SEGS + 6)(%rip)
 
 restore_host_segments:
-	movw	SW(SW_HOST_SEGS + 0)(%rip), %ds
+	/* No guest breakpoint outlives the guest. */
+	cmpq	$0, SW(SW_GUEST_DR7)(%rip)
+	je	1f
+	xorl	%eax, %eax
+	movq	%rax, %db7
+1:	movw	SW(SW_HOST_SEGS + 0)(%rip), %ds
 	movw	SW(SW_HOST_SEGS + 2)(%rip), %es
 	movw	SW(SW_HOST_SEGS + 4)(%rip), %fs
 	movw	SW(SW_HOST_SEGS + 6)(%rip), %gs

@@ -66,6 +66,8 @@
 #define SW_GUEST_CR4		0x1d8
 #define SW_SWITCH_FLAGS		0x1e0	/* LG_SWITCH_* */
 #define SW_VERW_SEL		0x1e8	/* a data selector for VERW */
+#define SW_GUEST_DR		0x1f0	/* DR0-DR3 of the guest */
+#define SW_GUEST_DR7		0x210	/* 0: the guest arms no breakpoint */
 
 /* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
 #define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
@@ -90,6 +92,7 @@
 #define LG_GDT_USER_DS		5
 #define LG_GDT_USER_CS		6
 #define LG_GDT_TSS		8
+#define LG_GDT_CPUNODE		15	/* Linux's GDT_ENTRY_CPUNODE */
 #define LG_GDT_ENTRIES		16
 
 #define LG_SEL_GUEST_KERNEL_CS	(LG_GDT_GUEST_KERNEL_CS * 8 + 3)

@@ -6,8 +6,8 @@
  * --install [-s] DIR, --help and --version.
  *
  * Applets are found through the "lgbox_applets" ELF section filled by
- * LGBOX_APPLET(); the framework answers APPLET --help/-h and --version itself
- * so every applet behaves the same.
+ * LGBOX_APPLET(); every applet parses its options with lgbox_getopt(), which
+ * answers --help/-h and --version wherever they stand, so all behave alike.
  */
 #include <errno.h>
 #include <limits.h>
@@ -40,27 +40,23 @@ static const struct lgbox_applet *find_applet(const char *name)
 	return NULL;
 }
 
-static int by_name(const void *x, const void *y)
-{
-	const struct lgbox_applet *const *a = x, *const *b = y;
-
-	return strcmp((*a)->name, (*b)->name);
-}
-
 /*
  * Section order is link order; users expect --list sorted.  Returns the
- * number of applets; *sorted is a malloc'ed array the caller frees.
+ * number of applets; *sorted is a malloc'ed array the caller frees.  An
+ * insertion sort: there are a handful of names, and qsort costs 2 KB.
  */
 static size_t sorted_applets(const struct lgbox_applet ***sorted)
 {
-	size_t n = __stop_lgbox_applets - __start_lgbox_applets, i;
+	size_t n = __stop_lgbox_applets - __start_lgbox_applets, i, j;
 	const struct lgbox_applet **list = calloc(n ? n : 1, sizeof(*list));
 
 	if (!list)
 		lgbox_die("out of memory");
-	for (i = 0; i < n; i++)
-		list[i] = &__start_lgbox_applets[i];
-	qsort(list, n, sizeof(*list), by_name);
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && strcmp(list[j - 1]->name, __start_lgbox_applets[i].name) > 0; j--)
+			list[j] = list[j - 1];
+		list[j] = &__start_lgbox_applets[i];
+	}
 	*sorted = list;
 	return n;
 }
@@ -167,22 +163,15 @@ static int lgbox_self_main(int argc, char **argv)
 		return install_links(argv[2 + symbolic], symbolic);
 	}
 	if (argv[1][0] == '-')
-		return lgbox_usage_error("unknown option \"%s\"", argv[1]);
-	lgbox_warn("unknown applet \"%s\" (see 'lgbox --list')", argv[1]);
-	return LGBOX_EXIT_USAGE;
+		return lgbox_usage_error("unknown option %s (see 'lgbox --help')", argv[1]);
+	return lgbox_usage_error("unknown applet \"%s\" (see 'lgbox --list')", argv[1]);
 }
 
+/* --help and --version are answered by lgbox_getopt(), wherever they stand. */
 static int run_applet(const struct lgbox_applet *a, int argc, char **argv)
 {
 	lgbox_applet = a->name;
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: lgbox %s %s", a->name, a->usage);
-		return LGBOX_EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("lgbox %s %s\n", a->name, LGBOX_VERSION);
-		return LGBOX_EXIT_OK;
-	}
+	lgbox_applet_usage = a->usage;
 	return a->main(argc, argv);
 }
 

@@ -3,11 +3,11 @@
 #
 #   stage-rootfs.sh host|guest DIR OVERLAY...
 #
-# Both trees get BusyBox (one link per applet), the overlays, copied in order, and the
-# guest/native benchmark's workload. The host tree also gets lgbox (one link per applet),
-# lg.ko, the hypervisor test suite, the Debian disk's battery, the fixed guests' configs
-# and the guest kernel + initramfs. Inputs come from the environment (set
-# by the Makefile); components not built yet are left out (make already said so).
+# Both trees get BusyBox (one link per applet), the overlays, copied in order, mke2fs and
+# e2fsck, and the guest/native benchmark's workload. The host tree also gets lgbox (one link
+# per applet), lg.ko, the hypervisor test suite, the Debian disk's battery, the fixed guests'
+# configs and the guest kernel + initramfs. Inputs come from the environment (set by the
+# Makefile); components not built yet are left out (make already said so).
 set -euo pipefail
 
 kind=$1 root=$2
@@ -42,6 +42,14 @@ for overlay in "$@"; do
 done
 # .keep only makes git keep an empty directory
 find "$root" -name .keep -delete
+
+# mke2fs and e2fsck (e2fsprogs) format and check the data partition and the guests' disks;
+# they win over BusyBox applets of the same name
+for bin in $E2FSPROGS_BINS; do
+	install -s -m 0755 "$bin" "$root/sbin/"
+done
+ln -sf mke2fs "$root/sbin/mkfs.ext4"
+ln -sf e2fsck "$root/sbin/fsck.ext4"
 
 # bench/guest-native.py runs the same workload binary on the host and in a guest
 install -D -m 0755 "$WORKLOAD_BIN" "$root/usr/bin/lgbox-workload"

@@ -197,7 +197,10 @@ class BlockExport:
 
 
 def run(*argv, check=True):
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=check)
+    # errors="replace": nbdinfo describes the export's first bytes (libmagic's
+    # "content:" line) as they are, and a disk's first bytes need not be UTF-8
+    return subprocess.run(argv, capture_output=True, text=True, errors="replace",
+                          timeout=120, check=check)
 
 
 def host_range(path, offset, length):
@@ -407,7 +410,8 @@ def boot_vm(kernel, initramfs, vhost_sock, mode):
             "-chardev", "socket,id=c0,path=" + vhost_sock,
             "-device", "vhost-user-blk-pci,chardev=c0,num-queues=2",
             "-kernel", kernel, "-initrd", initramfs,
-            "-append", "console=ttyS0 panic=-1 rdinit=/init -- " + mode]
+            # loglevel=4: no kernel info lines in the middle of the GUEST-* lines
+            "-append", "console=ttyS0 panic=-1 loglevel=4 rdinit=/init -- " + mode]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=180).stdout
     lines = {}
     for line in out.splitlines():

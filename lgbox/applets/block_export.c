@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,25 +34,26 @@ LGBOX_APPLET("block-export", block_export_main,
 	"Serve the raw disk image IMAGE (a file or a block device) until SIGTERM.\n"
 	"\n"
 	"Listeners (at least one; each may be repeated):\n"
-	"  -t, --nbd-tcp [ADDR:]PORT  NBD over TCP (ADDR defaults to 127.0.0.1;\n"
+	"  --nbd-tcp [ADDR:]PORT      NBD over TCP; ADDR is a numeric IPv4 or IPv6\n"
+	"                             address or localhost (default 127.0.0.1;\n"
 	"                             use 0.0.0.0 or [::] to serve the network)\n"
-	"  -u, --nbd-unix PATH        NBD over a unix socket\n"
-	"  -v, --vhost-user PATH      vhost-user-blk over a unix socket\n"
+	"  --nbd-unix PATH            NBD over a unix socket\n"
+	"  --vhost-user PATH          vhost-user-blk over a unix socket\n"
 	"\n"
 	"Options:\n"
 	"  -r, --read-only            refuse every write\n"
 	"  -n, --name NAME            NBD export name (default: IMAGE's file name;\n"
 	"                             the empty name also selects it)\n"
-	"  -s, --serial ID            virtio-blk serial (default: NAME, 20 bytes max)\n"
-	"  -q, --queues N             vhost-user-blk queues offered (1-64, default 4)\n"
+	"  --serial ID                virtio-blk serial (default: NAME, 20 bytes max)\n"
+	"  --queues N                 vhost-user-blk queues offered (1-64, default 4)\n"
 	"  -d, --daemon               detach once the sockets listen\n"
 	"  -p, --pidfile FILE         write the daemon's pid to FILE\n"
 	"  -l, --log FILE             append messages to FILE instead of stderr\n"
 	"\n"
 	"Examples:\n"
-	"  lgbox block-export -t 10809 -n disk disk.img\n"
+	"  lgbox block-export --nbd-tcp 10809 -n disk disk.img\n"
 	"  qemu-img info nbd://127.0.0.1:10809/disk\n"
-	"  lgbox block-export -d -p /run/disk.pid -v /run/disk.vhost disk.img\n");
+	"  lgbox block-export -d -p /run/disk.pid --vhost-user /run/disk.vhost disk.img\n");
 
 struct options {
 	const char *image;
@@ -68,6 +68,7 @@ struct options {
 		enum front_end front_end;
 		bool is_unix;
 		const char *where;
+		struct tcp_address tcp;
 	} listen[SERVER_MAX_LISTENERS];
 	int n_listen;
 };
@@ -79,77 +80,80 @@ static int add_listen(struct options *o, enum front_end fe, bool is_unix, const 
 	o->listen[o->n_listen].front_end = fe;
 	o->listen[o->n_listen].is_unix = is_unix;
 	o->listen[o->n_listen].where = where;
+	if (!is_unix && server_parse_tcp(where, &o->listen[o->n_listen].tcp) < 0)
+		return lgbox_usage_error("bad value \"%s\" for --nbd-tcp: expected [ADDR:]PORT "
+					 "with a numeric address, e.g. 10809 or 0.0.0.0:10809", where);
 	o->n_listen++;
 	return 0;
 }
 
+enum { OPT_NBD_TCP = 0x100, OPT_NBD_UNIX, OPT_VHOST_USER, OPT_SERIAL, OPT_QUEUES };
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "nbd-tcp", required_argument, NULL, 't' },
-		{ "nbd-unix", required_argument, NULL, 'u' },
-		{ "vhost-user", required_argument, NULL, 'v' },
+		{ "nbd-tcp", required_argument, NULL, OPT_NBD_TCP },
+		{ "nbd-unix", required_argument, NULL, OPT_NBD_UNIX },
+		{ "vhost-user", required_argument, NULL, OPT_VHOST_USER },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "name", required_argument, NULL, 'n' },
-		{ "serial", required_argument, NULL, 's' },
-		{ "queues", required_argument, NULL, 'q' },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "log", required_argument, NULL, 'l' },
 		{ 0 }
 	};
-	char *end;
+	uint64_t queues;
 	int opt, err = 0;
 
 	o->queues = 4;
-	while (!err && (opt = getopt_long(argc, argv, "t:u:v:rn:s:q:dp:l:", longopts, NULL)) != -1) {
+	while (!err && (opt = lgbox_getopt(argc, argv, "rn:dp:l:", longopts)) != -1) {
 		switch (opt) {
-		case 't':
-			err = add_listen(o, FRONT_NBD, false, optarg);
+		case OPT_NBD_TCP:
+			err = add_listen(o, FRONT_NBD, false, lgbox_optarg);
 			break;
-		case 'u':
-			err = add_listen(o, FRONT_NBD, true, optarg);
+		case OPT_NBD_UNIX:
+			err = add_listen(o, FRONT_NBD, true, lgbox_optarg);
 			break;
-		case 'v':
-			err = add_listen(o, FRONT_VHOST_USER_BLK, true, optarg);
+		case OPT_VHOST_USER:
+			err = add_listen(o, FRONT_VHOST_USER_BLK, true, lgbox_optarg);
 			break;
 		case 'r':
 			o->read_only = true;
 			break;
 		case 'n':
-			o->name = optarg;
+			o->name = lgbox_optarg;
 			break;
-		case 's':
-			o->serial = optarg;
+		case OPT_SERIAL:
+			o->serial = lgbox_optarg;
 			break;
-		case 'q':
-			errno = 0;
-			o->queues = (unsigned int)strtoul(optarg, &end, 10);
-			if (errno || *end || o->queues < 1 || o->queues > 64)
-				err = lgbox_usage_error("--queues \"%s\": expected 1 to 64", optarg);
+		case OPT_QUEUES:
+			if (lgbox_parse_uint(lgbox_optarg, 64, &queues) < 0 || queues < 1)
+				err = lgbox_usage_error("bad value \"%s\" for --queues: expected 1 to 64",
+							lgbox_optarg);
+			o->queues = queues;
 			break;
 		case 'd':
 			o->daemon = true;
 			break;
 		case 'p':
-			o->pidfile = optarg;
+			o->pidfile = lgbox_optarg;
 			break;
 		case 'l':
-			o->log = optarg;
+			o->log = lgbox_optarg;
 			break;
-		default:
-			err = lgbox_usage_error("unknown option");
 		}
 	}
 	if (err)
 		return err;
-	if (optind != argc - 1)
-		return lgbox_usage_error(optind == argc ? "missing IMAGE" : "more than one IMAGE");
+	if (lgbox_optind != argc - 1)
+		return lgbox_usage_error(lgbox_optind == argc ? "missing IMAGE" : "more than one IMAGE");
 	if (o->n_listen == 0)
 		return lgbox_usage_error("nothing to serve on: give --nbd-tcp, --nbd-unix or --vhost-user");
-	o->image = argv[optind];
+	o->image = argv[lgbox_optind];
 	if (!o->name)
-		o->name = basename(strdup(o->image));
+		o->name = strrchr(o->image, '/') ? strrchr(o->image, '/') + 1 : o->image;
 	if (!o->serial)
 		o->serial = o->name;
 	return 0;
@@ -160,7 +164,7 @@ static int open_listeners(struct server *s, const struct options *o)
 	for (int i = 0; i < o->n_listen; i++) {
 		int err = o->listen[i].is_unix
 			? server_listen_unix(s, o->listen[i].where, o->listen[i].front_end)
-			: server_listen_tcp(s, o->listen[i].where, o->listen[i].front_end);
+			: server_listen_tcp(s, &o->listen[i].tcp, o->listen[i].front_end);
 
 		if (err)
 			return err;
@@ -192,7 +196,7 @@ static int block_export_main(int argc, char **argv)
 		return 1;
 	err = blk_disk_open(&exp.disk, o.image, o.read_only, NULL, &failed_file);
 	if (err)
-		lgbox_die("cannot open image %s: %s", failed_file, strerror(-err));
+		lgbox_die("cannot open image %s: %s", failed_file, blk_disk_strerror(err));
 	strncpy(exp.disk.serial, o.serial, VIRTIO_BLK_ID_BYTES);
 	exp.name = o.name;
 	exp.max_queues = o.queues;

@@ -286,18 +286,9 @@ static void note_end(const struct attach *at, enum end_reason end, bool quiet)
 	else if (end == DETACHED)
 		lgbox_warn("detached from %s (it keeps running)", at->name);
 	else if (end == SIGNALLED)
-		lgbox_warn("detached from %s on signal %s", at->name, strsignal(caught_signal));
-}
-
-static int parse_drain(const char *text, long *ms)
-{
-	char *end;
-	double seconds = strtod(text, &end);
-
-	if (end == text || *end || seconds < 0 || seconds > 3600)
-		return -EINVAL;
-	*ms = (long)(seconds * 1000);
-	return 0;
+		lgbox_warn("detached from %s on SIG%s", at->name,
+			   caught_signal == SIGTERM ? "TERM" : caught_signal == SIGHUP ? "HUP" :
+			   caught_signal == SIGINT ? "INT" : "QUIT");
 }
 
 static int console_attach_main(int argc, char **argv)
@@ -311,6 +302,7 @@ static int console_attach_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct attach at = { .escape_key = 0x1d, .drain_ms = 1000, .stdin_open = true };
+	uint64_t drain_ms;
 	const char *run_dir = DEFAULT_RUN_DIR;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], key[16];
 	enum end_reason end;
@@ -318,38 +310,37 @@ static int console_attach_main(int argc, char **argv)
 	bool quiet = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+re:q", options, NULL)) != -1) {
+	while ((opt = lgbox_getopt(argc, argv, "re:q", options)) != -1) {
 		switch (opt) {
 		case 'r':
 			at.read_only = true;
 			break;
 		case 'e':
-			at.escape_key = tty_parse_key(optarg);
+			at.escape_key = tty_parse_key(lgbox_optarg);
 			if (at.escape_key < TTY_KEY_NONE)
-				return lgbox_usage_error("-e %s: expected a ^X style key "
-							 "(e.g. ^] or ^A) or none", optarg);
+				return lgbox_usage_error("bad value \"%s\" for --escape: expected a "
+							 "^X style key (e.g. ^] or ^A) or none", lgbox_optarg);
 			break;
 		case 'q':
 			quiet = true;
 			break;
 		case 'd':
-			if (parse_drain(optarg, &at.drain_ms))
-				return lgbox_usage_error("--drain %s: expected seconds "
-							 "(0 to 3600, e.g. 0.5)", optarg);
+			if (lgbox_parse_millis(lgbox_optarg, 3600 * 1000, &drain_ms) < 0)
+				return lgbox_usage_error("bad value \"%s\" for --drain: expected "
+							 "seconds from 0 to 3600, e.g. 0.5", lgbox_optarg);
+			at.drain_ms = drain_ms;
 			break;
 		case 'R':
-			run_dir = optarg;
+			run_dir = lgbox_optarg;
 			break;
-		default:
-			return lgbox_usage_error("unknown option");
 		}
 	}
-	if (optind + 1 != argc)
+	if (lgbox_optind + 1 != argc)
 		return lgbox_usage_error("expected one guest NAME or console SOCKET path");
-	if (socket_path(argv[optind], run_dir, path, sizeof(path)))
-		return lgbox_usage_error("console socket path for %s is too long", argv[optind]);
+	if (socket_path(argv[lgbox_optind], run_dir, path, sizeof(path)))
+		return lgbox_usage_error("console socket path for %s is too long", argv[lgbox_optind]);
 	snprintf(at.name, sizeof(at.name), "%s %s",
-		 strchr(argv[optind], '/') ? "the guest on" : "guest", argv[optind]);
+		 strchr(argv[lgbox_optind], '/') ? "the guest on" : "guest", argv[lgbox_optind]);
 
 	at.sock = connect_console(at.name, path);
 	install_signals(&wait_mask);

@@ -3,7 +3,10 @@
  * owns the guest's memory, loads its kernel per the lguest boot protocol,
  * emulates its virtio-mmio devices (console, block, net, rng) and drives
  * its vCPU on /dev/lguest; its exit status is the guest's fate, so init
- * scripts can act on it.  The pieces live in lgbox/launch/ and
+ * scripts can act on it.  It is two processes: a supervisor that keeps the
+ * run directory and restarts the guest by policy (launch/supervise.c), and
+ * for each boot a guest process that opens the devices, gives up its
+ * privileges and runs the guest.  The pieces live in lgbox/launch/ and
  * lgbox/virtio/; this file is the order in which they are put together.
  */
 //kconfig:config LGBOX_LAUNCH
@@ -13,8 +16,10 @@
 //kconfig:	  Loads a guest kernel (vmlinux, or bzImage: plain or gzip) with
 //kconfig:	  an initrd and command line, runs it on /dev/lguest (lg.ko)
 //kconfig:	  with virtio-mmio console, block (raw image, overlay,
-//kconfig:	  vhost-user), net (tap) and rng devices, in the foreground or
-//kconfig:	  as a daemon, from options or a fixed-guest config file.
+//kconfig:	  vhost-user), net (tap, shared-memory network) and rng
+//kconfig:	  devices, in the foreground or as a daemon, from options or a
+//kconfig:	  fixed-guest config file; restarts crashed guests by policy and
+//kconfig:	  runs each guest as an unprivileged, seccomp-filtered process.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +28,9 @@
 #include <linux/lguest.h>
 
 #include "../lgbox.h"
-#include "../lib/daemon.h"
 #include "../lib/guest_image.h"
 #include "../launch/launch.h"
-#include "../launch/rundir.h"
+#include "../launch/lguest_dev.h"
 #include "../launch/vcpu.h"
 
 static int launch_main(int argc, char **argv);
@@ -46,6 +50,8 @@ LGBOX_APPLET("launch", launch_main,
 	"  --block PATH[,ro][,overlay=FILE]   virtio-blk on a raw image or block device\n"
 	"  --block vhost-user:SOCKET          virtio-blk served by block-export\n"
 	"  --net tap:NAME[,bridge=BR][,mac=MAC]  virtio-net on a tap device\n"
+	"  --sharenet FILE[,mac=MAC]  virtio-net on a network shared by every guest\n"
+	"                         naming FILE (created if missing); no tap, no bridge\n"
 	"  --rng                  virtio-rng from the host's getrandom()\n"
 	"  --daemon               run in the background once the guest runs\n"
 	"  --pidfile FILE         write launch's pid to FILE\n"
@@ -53,13 +59,24 @@ LGBOX_APPLET("launch", launch_main,
 	"                         to FILE; with --daemon, once the guest runs\n"
 	"  --run-dir DIR          run directories under DIR (default /run/lguest)\n"
 	"  --no-reboot            exit when the guest reboots instead of restarting it\n"
-	"  --stop-grace SECONDS   after SIGTERM, wait this long for a poweroff (10)\n"
+	"  --stop-grace SECONDS   after SIGTERM (power button), wait this long for a\n"
+	"                         poweroff before ending the guest (10)\n"
+	"  --restart POLICY       no | on-crash | always: boot the guest again when it\n"
+	"                         ended (default no)\n"
+	"  --restart-delay SECONDS  first restart's delay, doubled for each one in a\n"
+	"                         row up to 60 s (1)\n"
+	"  --restart-limit N      give up after N restarts in a row (5)\n"
+	"  --user USER[:GROUP]    run the guest process as USER once its devices are open\n"
+	"  --chroot DIR           and chroot it to DIR (needs --user)\n"
+	"  --sandbox=no           keep the guest process's capabilities and no seccomp\n"
+	"                         filter (default yes)\n"
 	"  --config FILE          fixed-guest config (key = value); options override it\n"
-	"  --dry-run              check everything (kernel, initrd, images, taps) and\n"
-	"                         print the guest's settings; do not start it\n"
+	"  --dry-run              check everything (kernel, initrd, images) and print\n"
+	"                         the guest's settings; create nothing, start nothing\n"
 	"\n"
 	"Exit status: 0 powered off, 1 launch failed, 2 usage error, 3 guest crashed,\n"
-	"4 guest rebooted under --no-reboot, 5 stopped by a signal.\n");
+	"4 guest rebooted under --no-reboot, 5 stopped by a signal, 128+N the guest\n"
+	"process was killed by signal N.\n");
 
 /* The command line plus one virtio_mmio.device= word per device. */
 static char guest_cmdline[LGUEST_BOOT_CMDLINE_MAX];
@@ -88,18 +105,20 @@ static unsigned long resident_guest_kib(const struct guest_ram *ram)
 static void print_memory_use(const struct guest_ram *ram)
 {
 	char line[256];
-	unsigned long peak = 0, guest = resident_guest_kib(ram);
+	unsigned long guest = resident_guest_kib(ram);
+	uint64_t peak = 0;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VmHWM:", 6)) {
-			peak = strtoul(line + 6, NULL, 10);
+			lgbox_scan_uint(line + 6, 10, UINT64_MAX, &peak);
 			break;
 		}
 	if (f)
 		fclose(f);
-	printf("launcher memory: peak RSS %lu KiB, guest RAM touched %lu KiB, overhead %lu KiB\n",
-	       peak, guest, peak > guest ? peak - guest : 0);
+	printf("launcher memory: peak RSS %llu KiB, guest RAM touched %lu KiB, overhead %llu KiB\n",
+	       (unsigned long long)peak, guest,
+	       (unsigned long long)(peak > guest ? peak - guest : 0));
 }
 
 /* --dry-run: everything a boot does before /dev/lguest, then a report. */
@@ -127,66 +146,47 @@ static int dry_run(const struct launch_opts *opts)
 	return LAUNCH_EXIT_POWEROFF;
 }
 
-/* How the guest ended, in the words of the exit status table. */
-static const char *fate_name(int fate)
+/*
+ * The guest process (see launch/supervise.c): devices, kernel and initrd,
+ * console and /dev/lguest are opened while it still has its privileges;
+ * then it gives them up and runs one boot.
+ */
+static int run_guest(const struct launch_opts *opts)
 {
-	switch (fate) {
-	case LAUNCH_EXIT_POWEROFF: return "powered off";
-	case LAUNCH_EXIT_CRASH: return "crashed";
-	case LAUNCH_EXIT_REBOOT: return "rebooted";
-	case LAUNCH_EXIT_STOPPED: return "stopped by a signal";
-	default: return "launch failed";
+	struct guest_ram ram;
+	struct device_set devs;
+	struct guest_boot boot;
+	char sock[4200];
+	int lguest_fd, fate;
+
+	snprintf(sock, sizeof(sock), "%s/%s/console", opts->run_dir, opts->name);
+	vcpu_install_signals();
+	if (guest_ram_map(&ram, opts->memory) < 0 ||
+	    devices_create(&devs, opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
+	    vcpu_load_guest(opts, &ram, guest_cmdline, &boot) < 0 ||
+	    console_setup(opts, sock) < 0 || ioloop_start() < 0 ||
+	    (lguest_fd = lguest_dev_open()) < 0 || sandbox_enter(opts) < 0) {
+		console_cleanup();
+		return LAUNCH_EXIT_FAILURE;
 	}
+	fate = vcpu_boot(opts, &ram, &devs, &boot, lguest_fd);
+	console_cleanup();
+	return fate;
 }
 
 static int launch_main(int argc, char **argv)
 {
 	struct launch_opts opts;
-	struct guest_ram ram;
-	struct device_set devs;
-	char dir[4096], sock[4200];
-	int fate;
-	bool reboot = false;
+	int ret;
 
-	fate = launch_parse_args(&opts, argc, argv);
-	if (fate)
-		return fate;
+	ret = launch_parse_args(&opts, argc, argv);
+	if (ret)
+		return ret;
 	if ((size_t)snprintf(guest_cmdline, sizeof(guest_cmdline), "%s", opts.cmdline) >=
-	    sizeof(guest_cmdline)) {
-		lgbox_warn("--cmdline is longer than %llu bytes", LGUEST_BOOT_CMDLINE_MAX - 1);
-		return LAUNCH_EXIT_USAGE;
-	}
+	    sizeof(guest_cmdline))
+		return lgbox_usage_error("--cmdline is longer than %llu bytes",
+					 LGUEST_BOOT_CMDLINE_MAX - 1);
 	if (opts.dry_run)
 		return dry_run(&opts);
-	if (opts.daemon ? daemon_start(opts.log) < 0 :
-	    opts.log && log_to_file(opts.log) < 0)
-		return LAUNCH_EXIT_FAILURE;
-	if (opts.pidfile && write_pid_file(opts.pidfile, getpid()) < 0)
-		return LAUNCH_EXIT_FAILURE;
-	if (rundir_create(opts.run_dir, opts.name, opts.memory, dir, sizeof(dir)) < 0)
-		return LAUNCH_EXIT_FAILURE;
-	snprintf(sock, sizeof(sock), "%s/console", dir);
-	vcpu_install_signals();
-	fate = LAUNCH_EXIT_FAILURE;
-	if (guest_ram_map(&ram, opts.memory) < 0 ||
-	    devices_create(&devs, &opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
-	    console_setup(&opts, sock) < 0 || ioloop_start() < 0)
-		goto out;
-	for (;;) {
-		fate = vcpu_boot(&opts, &ram, &devs, guest_cmdline, dir, reboot);
-		if (fate != LAUNCH_EXIT_REBOOT || opts.no_reboot)
-			break;
-		lgbox_warn("guest %s rebooted; starting it again", opts.name);
-		rundir_set_state(dir, "starting");
-		devices_reset(&devs);
-		reboot = true;
-	}
-out:
-	if (opts.log)
-		lgbox_warn("guest %s ended: %s (exit status %d)", opts.name, fate_name(fate), fate);
-	console_cleanup();
-	rundir_remove(dir);
-	if (opts.pidfile)
-		unlink(opts.pidfile);
-	return fate;
+	return supervise(&opts, run_guest);
 }

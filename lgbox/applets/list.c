@@ -1,23 +1,22 @@
 /*
- * list: the guests launch runs on this host, read from their run
- * directories (/run/lguest/NAME/{pid,state,memory}), one line each: name,
- * launcher pid, guest memory, state and uptime.  Directories left by a
- * launcher that was killed are skipped.
+ * list: the guests of this host, one line each (or a JSON array for
+ * scripts): every guest with a run directory (/run/lguest/NAME, see
+ * launch/rundir.c) and every fixed guest with a config file
+ * (/etc/lgbox/guests/NAME.conf), with its state, launcher pid, memory,
+ * uptime, restarts and how it last ended.  list only reads: a run
+ * directory whose launcher died reads as crashed, and the next start or
+ * stop of that name cleans it.
  */
 //kconfig:config LGBOX_LIST
-//kconfig:	bool "list: show running guests"
+//kconfig:	bool "list: show the guests and how they last ended"
 //kconfig:	default y
 //kconfig:	depends on LGBOX_LAUNCH
 //kconfig:	help
-//kconfig:	  Lists the guests started by "lgbox launch" with their pid,
-//kconfig:	  memory, state and uptime.
-#include <dirent.h>
-#include <getopt.h>
+//kconfig:	  Lists the guests started by "lgbox launch" and the fixed guests
+//kconfig:	  with their state (running, restarting, stopped, crashed...),
+//kconfig:	  pid, memory, uptime, restarts and last end, as text or JSON.
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "../lgbox.h"
 #include "../launch/rundir.h"
@@ -25,66 +24,127 @@
 static int list_main(int argc, char **argv);
 
 LGBOX_APPLET("list", list_main,
-	"[--run-dir DIR]\n"
+	"[--json] [--run-dir DIR] [--config-dir DIR]\n"
 	"\n"
-	"List running guests: NAME PID MEMORY STATE UPTIME.\n"
+	"List the guests: NAME STATE PID MEMORY UPTIME RESTARTS LAST-END, for every\n"
+	"guest launch runs or ran from a config file, and every fixed guest.\n"
+	"States: starting running stopping restarting stopped crashed.\n"
 	"\n"
-	"  --run-dir DIR   where launch keeps run directories (default /run/lguest)\n");
+	"  --json             one JSON array of objects, for scripts\n"
+	"  --run-dir DIR      where launch keeps run directories (default /run/lguest)\n"
+	"  --config-dir DIR   the fixed guests' configs, NAME.conf (default /etc/lgbox/guests)\n");
 
-static void format_uptime(time_t seconds, char *buf, size_t size)
+struct list_ctx {
+	const char *run_dir;
+	bool json;
+	int printed;
+};
+
+static void format_uptime(long long seconds, char *buf, size_t size)
 {
-	if (seconds >= 86400)
-		snprintf(buf, size, "%lldd%02lldh", (long long)seconds / 86400,
-			 (long long)seconds % 86400 / 3600);
+	if (seconds < 0)
+		snprintf(buf, size, "-");
+	else if (seconds >= 86400)
+		snprintf(buf, size, "%lldd%02lldh", seconds / 86400, seconds % 86400 / 3600);
 	else
-		snprintf(buf, size, "%02lld:%02lld:%02lld", (long long)seconds / 3600,
-			 (long long)seconds % 3600 / 60, (long long)seconds % 60);
+		snprintf(buf, size, "%02lld:%02lld:%02lld", seconds / 3600, seconds % 3600 / 60,
+			 seconds % 60);
 }
 
-static void print_guest(const char *run_dir, const char *name)
+/* A JSON string; every byte outside printable ASCII is escaped. */
+static void print_json_string(const char *s)
 {
-	char dir[4096], path[4200], state[32], memory[32], uptime[32];
-	struct stat st;
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
 
-	snprintf(dir, sizeof(dir), "%s/%s", run_dir, name);
-	if (!rundir_is_live(dir))
-		return;
-	if (rundir_read_word(dir, "state", state, sizeof(state)) < 0)
-		strcpy(state, "?");
-	if (rundir_read_word(dir, "memory", memory, sizeof(memory)) < 0)
-		strcpy(memory, "0");
-	snprintf(path, sizeof(path), "%s/pid", dir);
-	format_uptime(stat(path, &st) == 0 ? time(NULL) - st.st_mtime : 0, uptime, sizeof(uptime));
-	printf("%-20s %8ld %7lluM %-9s %s\n", name, rundir_read_pid(dir),
-	       strtoull(memory, NULL, 10) >> 20, state, uptime);
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < ' ' || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct guest_status *st, int index)
+{
+	printf("%s\n  {\"name\": ", index ? "," : "[");
+	print_json_string(st->name);
+	printf(", \"state\": ");
+	print_json_string(st->state);
+	printf(", \"pid\": ");
+	st->pid > 0 ? printf("%ld", st->pid) : printf("null");
+	printf(", \"guest_pid\": ");
+	st->guest_pid > 0 ? printf("%ld", st->guest_pid) : printf("null");
+	printf(", \"memory\": ");
+	st->memory ? printf("%llu", (unsigned long long)st->memory) : printf("null");
+	printf(", \"uptime\": ");
+	st->uptime >= 0 ? printf("%lld", st->uptime) : printf("null");
+	printf(", \"restarts\": %lu, \"last_end\": ", st->restarts);
+	st->ended[0] ? print_json_string(st->ended) : (void)printf("null");
+	putchar('}');
+}
+
+static void print_text(const struct guest_status *st)
+{
+	char pid[24] = "-", memory[24] = "-", uptime[24];
+
+	if (st->pid > 0)
+		snprintf(pid, sizeof(pid), "%ld", st->pid);
+	if (st->memory)
+		snprintf(memory, sizeof(memory), "%lluM", (unsigned long long)st->memory >> 20);
+	format_uptime(st->uptime, uptime, sizeof(uptime));
+	printf("%-16s %-10s %7s %7s %9s %8lu  %s\n", st->name, st->state, pid, memory, uptime,
+	       st->restarts, st->ended[0] ? st->ended : "-");
+}
+
+static void list_one(const char *name, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	struct guest_status st;
+
+	/* A fixed guest without a run directory was never started (or not since boot). */
+	if (rundir_read_status(ctx->run_dir, name, &st) < 0) {
+		strcpy(st.state, "stopped");
+		strcpy(st.ended, "not started");
+	}
+	if (ctx->json)
+		print_json(&st, ctx->printed);
+	else
+		print_text(&st);
+	ctx->printed++;
 }
 
 static int list_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "run-dir", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "run-dir", required_argument, NULL, 'R' },
+		{ "config-dir", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *run_dir = RUNDIR_DEFAULT;
-	struct dirent **names;
-	int n, i, c;
+	struct list_ctx ctx = { .run_dir = RUNDIR_DEFAULT };
+	const char *config_dir = GUEST_CONFIG_DIR;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
-		if (c != 'r')
-			return lgbox_usage_error("bad option");
-		run_dir = optarg;
+	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1) {
+		if (c == 'j')
+			ctx.json = true;
+		else if (c == 'R')
+			ctx.run_dir = lgbox_optarg;
+		else
+			config_dir = lgbox_optarg;
 	}
-	if (optind < argc)
-		return lgbox_usage_error("unexpected argument \"%s\"", argv[optind]);
-	n = scandir(run_dir, &names, NULL, alphasort);
-	printf("%-20s %8s %8s %-9s %s\n", "NAME", "PID", "MEMORY", "STATE", "UPTIME");
-	if (n < 0)
-		return 0;	/* no run directory yet: no guests */
-	for (i = 0; i < n; i++) {
-		if (names[i]->d_name[0] != '.')
-			print_guest(run_dir, names[i]->d_name);
-		free(names[i]);
-	}
-	free(names);
-	return 0;
+	if (lgbox_optind < argc)
+		return lgbox_usage_error("unexpected argument \"%s\" (list takes options only)",
+					 argv[lgbox_optind]);
+	if (!ctx.json)
+		printf("%-16s %-10s %7s %7s %9s %8s  %s\n", "NAME", "STATE", "PID", "MEMORY",
+		       "UPTIME", "RESTARTS", "LAST END");
+	rundir_for_each_name(ctx.run_dir, config_dir, list_one, &ctx);
+	if (ctx.json)
+		printf(ctx.printed ? "\n]\n" : "[]\n");
+	return LGBOX_EXIT_OK;
 }

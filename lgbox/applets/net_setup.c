@@ -21,8 +21,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +33,7 @@
 
 #include "../lgbox.h"
 #include "../lib/netlink.h"
+#include "../lib/users.h"
 
 static int net_setup_main(int argc, char **argv);
 
@@ -61,11 +60,16 @@ LGBOX_APPLET("net-setup", net_setup_main,
 	"  teardown                         undo every recorded change, newest first\n"
 	"  status                           print the recorded changes\n"
 	"\n"
-	"Options:\n"
+	"Options (anywhere on the command line):\n"
 	"  -v, --verbose    print each change made\n"
-	"  --state FILE     state file (default /run/lguest/net-setup.state)\n");
+	"  --state FILE     state file (default /run/lguest/net-setup.state)\n"
+	"\n"
+	"A command is checked whole before it changes anything; apply checks every\n"
+	"line of FILE first.\n");
 
 #define DEFAULT_STATE_FILE "/run/lguest/net-setup.state"
+#define STATE_RECORD_MAX 256
+#define SETUP_LINE_MAX 1024
 #define STATE_HEADER "# lgbox net-setup: changes made, undone newest first by teardown\n"
 
 /* The undo journal: one record per change, oldest first. */
@@ -76,11 +80,37 @@ struct net_state {
 	size_t count, capacity;
 };
 
+/* The options of the commands that take some (bridge, tap). */
+enum { OPT_ADDR = 0x100, OPT_OWNER, OPT_GROUP, OPT_BRIDGE, OPT_STATE };
+#define OPT_BIT(opt)	(1u << ((opt) - OPT_ADDR))
+#define MAX_ADDRS	16
+
+/* One command as given: its words and the options that came with it. */
+struct net_args {
+	int argc;		/* words after the command's name */
+	char **argv;
+	const char *name;	/* the command's name */
+	const char *addrs[MAX_ADDRS];
+	int n_addrs;
+	const char *owner, *group, *bridge;
+	unsigned int given;	/* OPT_BIT()s of the command options given */
+};
+
+/* apply's FILE, cut into lines once: stdin cannot be read twice. */
+struct setup_file {
+	char **lines;		/* comments cut off */
+	int count;
+	bool read;
+};
+
 struct net_ctx {
 	struct nl_sock nl;
 	struct net_state state;
 	bool verbose;
-	char where[300];	/* "FILE:LINE: " while running apply, else "" */
+	bool check_only;	/* first pass: refuse bad input, change nothing */
+	bool in_file;		/* running a line of apply's FILE */
+	struct setup_file setup;
+	const struct net_args *args;	/* the command being run */
 };
 
 struct net_command {
@@ -88,6 +118,8 @@ struct net_command {
 	int min_args, max_args;	/* after the command word; -1: unlimited */
 	int (*run)(struct net_ctx *ctx, int argc, char **argv);
 	const char *args;	/* for "wrong number of arguments"; NULL: takes none */
+	unsigned int options;	/* OPT_BIT()s it accepts */
+	bool checks_input;	/* run() checks its input before acting when check_only */
 };
 
 static __attribute__((format(printf, 2, 3)))
@@ -96,10 +128,11 @@ int net_usage(struct net_ctx *ctx, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	(void)ctx;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return lgbox_usage_error("%s%s", ctx->where, msg);
+	return lgbox_usage_error("%s", msg);
 }
 
 /*
@@ -117,12 +150,11 @@ int net_fail(struct net_ctx *ctx, int err, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (err && ctx->nl.err_msg[0])
-		lgbox_warn("%s%s: %s (kernel: %s)", ctx->where, msg, strerror(-err),
-			   ctx->nl.err_msg);
+		lgbox_warn("%s: %s (kernel: %s)", msg, strerror(-err), ctx->nl.err_msg);
 	else if (err)
-		lgbox_warn("%s%s: %s", ctx->where, msg, strerror(-err));
+		lgbox_warn("%s: %s", msg, strerror(-err));
 	else
-		lgbox_warn("%s%s", ctx->where, msg);
+		lgbox_warn("%s", msg);
 	return 1;
 }
 
@@ -150,8 +182,7 @@ void net_note(struct net_ctx *ctx, const char *fmt, ...)
 static int state_open(struct net_ctx *ctx)
 {
 	struct net_state *st = &ctx->state;
-	char *dir = strdup(st->path), *slash, *line = NULL;
-	size_t line_size = 0;
+	char *dir = strdup(st->path), *slash, line[STATE_RECORD_MAX];
 	FILE *file;
 
 	slash = dir ? strrchr(dir, '/') : NULL;
@@ -166,7 +197,7 @@ static int state_open(struct net_ctx *ctx)
 	file = fdopen(dup(st->fd), "r");
 	if (!file)
 		return net_fail(ctx, -errno, "cannot read state file %s", st->path);
-	while (getline(&line, &line_size, file) > 0) {
+	while (fgets(line, sizeof(line), file)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '#' || !line[0])
 			continue;
@@ -178,7 +209,6 @@ static int state_open(struct net_ctx *ctx)
 		}
 		st->records[st->count++] = strdup(line);
 	}
-	free(line);
 	fclose(file);
 	return 0;
 }
@@ -210,7 +240,7 @@ static __attribute__((format(printf, 2, 3)))
 void state_record(struct net_ctx *ctx, const char *fmt, ...)
 {
 	struct net_state *st = &ctx->state;
-	char record[256];
+	char record[STATE_RECORD_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -382,20 +412,33 @@ static int parse_prefix(struct net_ctx *ctx, const char *text, struct inet_prefi
 	return 0;
 }
 
-static int add_addresses(struct net_ctx *ctx, const struct rtnl_link *link, int count,
-			 char **cidrs)
+/* All of them, before any is added: a bad one leaves the link untouched. */
+static int parse_addresses(struct net_ctx *ctx, int count, const char *const *cidrs,
+			   struct inet_prefix *addrs)
 {
-	char text[INET_PREFIX_STRLEN];
-	int i, err, ret;
+	int i, ret;
 
+	if (count > MAX_ADDRS)
+		return net_usage(ctx, "more than %d addresses in one command", MAX_ADDRS);
 	for (i = 0; i < count; i++) {
-		struct inet_prefix addr;
-
-		ret = parse_prefix(ctx, cidrs[i], &addr, false);
+		ret = parse_prefix(ctx, cidrs[i], &addrs[i], false);
 		if (ret)
 			return ret;
-		inet_prefix_format(&addr, true, text, sizeof(text));
-		err = rtnl_addr_change(&ctx->nl, RTM_NEWADDR, link->ifindex, &addr);
+	}
+	return 0;
+}
+
+static int add_addresses(struct net_ctx *ctx, const struct rtnl_link *link, int count,
+			 const struct inet_prefix *addrs)
+{
+	char text[INET_PREFIX_STRLEN];
+	int i, err;
+
+	for (i = 0; i < count; i++) {
+		const struct inet_prefix *addr = &addrs[i];
+
+		inet_prefix_format(addr, true, text, sizeof(text));
+		err = rtnl_addr_change(&ctx->nl, RTM_NEWADDR, link->ifindex, addr);
 		if (err == -EEXIST)
 			continue;
 		if (err)
@@ -418,38 +461,29 @@ static int create_bridge(struct net_ctx *ctx, const char *name, const void *opti
 
 static int cmd_bridge(struct net_ctx *ctx, int argc, char **argv)
 {
+	const struct net_args *a = ctx->args;
+	struct inet_prefix addrs[MAX_ADDRS];
 	struct rtnl_link bridge;
-	char *addrs[argc];
-	int i, naddrs = 0;
+	int ret;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--addr") || i + 1 == argc)
-			return net_usage(ctx, "bridge %s: unexpected \"%s\" (expected --addr CIDR)",
-					 argv[0], argv[i]);
-		addrs[naddrs++] = argv[++i];
-	}
+	(void)argc;
+	ret = parse_addresses(ctx, a->n_addrs, a->addrs, addrs);
+	if (ret || ctx->check_only)
+		return ret;
 	if (ensure_link(ctx, argv[0], "bridge", "bridge", create_bridge, NULL, &bridge) ||
 	    link_set_up(ctx, &bridge, true))
 		return 1;
-	return add_addresses(ctx, &bridge, naddrs, addrs);
+	return add_addresses(ctx, &bridge, a->n_addrs, addrs);
 }
 
-/* Numeric id or a name from the passwd/group database; -1 if unknown. */
+/* Numeric id or a name from /etc/passwd or /etc/group; -1 if unknown. */
 static long parse_id(const char *text, bool is_group)
 {
-	char *end;
-	long id = strtol(text, &end, 10);
-	struct passwd *pw;
-	struct group *gr;
+	unsigned int id, gid;
 
-	if (*text && !*end && id >= 0)
-		return id;
-	if (is_group) {
-		gr = getgrnam(text);
-		return gr ? (long)gr->gr_gid : -1;
-	}
-	pw = getpwnam(text);
-	return pw ? (long)pw->pw_uid : -1;
+	if (is_group ? group_lookup(text, &id) : user_lookup(text, &id, &gid))
+		return -1;
+	return id;
 }
 
 struct tap_options {
@@ -500,29 +534,17 @@ static int check_tap(struct net_ctx *ctx, const struct rtnl_link *tap,
 
 static int cmd_tap(struct net_ctx *ctx, int argc, char **argv)
 {
-	struct tap_options wanted = { .owner = -1, .group = -1 };
+	const struct net_args *a = ctx->args;
+	struct tap_options wanted = { .owner = -1, .group = -1, .bridge = a->bridge };
 	struct rtnl_link tap, bridge;
-	int i;
 
-	for (i = 1; i < argc; i += 2) {
-		const char *opt = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-		bool is_group = !strcmp(opt, "--group");
-		long id;
-
-		if (!value || (strcmp(opt, "--owner") && strcmp(opt, "--group") &&
-			       strcmp(opt, "--bridge")))
-			return net_usage(ctx, "tap %s: unexpected \"%s\" (expected --owner USER, "
-					 "--group GROUP or --bridge BR)", argv[0], opt);
-		if (!strcmp(opt, "--bridge")) {
-			wanted.bridge = value;
-			continue;
-		}
-		id = parse_id(value, is_group);
-		if (id < 0)
-			return net_usage(ctx, "tap %s: unknown %s \"%s\"", argv[0],
-					 is_group ? "group" : "user", value);
-		*(is_group ? &wanted.group : &wanted.owner) = id;
-	}
+	(void)argc;
+	if (a->owner && (wanted.owner = parse_id(a->owner, false)) < 0)
+		return net_usage(ctx, "tap %s: unknown user \"%s\"", argv[0], a->owner);
+	if (a->group && (wanted.group = parse_id(a->group, true)) < 0)
+		return net_usage(ctx, "tap %s: unknown group \"%s\"", argv[0], a->group);
+	if (ctx->check_only)
+		return 0;
 	if (wanted.bridge && find_bridge(ctx, wanted.bridge, &bridge))
 		return 1;
 	if (ensure_link(ctx, argv[0], "tun", "tap", create_tap, &wanted, &tap) ||
@@ -563,11 +585,16 @@ static int cmd_detach(struct net_ctx *ctx, int argc, char **argv)
 
 static int cmd_addr(struct net_ctx *ctx, int argc, char **argv)
 {
+	struct inet_prefix addrs[MAX_ADDRS];
 	struct rtnl_link link;
+	int ret;
 
+	ret = parse_addresses(ctx, argc - 1, (const char *const *)argv + 1, addrs);
+	if (ret || ctx->check_only)
+		return ret;
 	if (find_link(ctx, argv[0], &link))
 		return 1;
-	return add_addresses(ctx, &link, argc - 1, argv + 1);
+	return add_addresses(ctx, &link, argc - 1, addrs);
 }
 
 static int cmd_up_down(struct net_ctx *ctx, char *name, bool up)
@@ -650,7 +677,7 @@ static int cmd_route(struct net_ctx *ctx, int argc, char **argv)
 	int ret, err;
 
 	ret = parse_route(ctx, argc, argv, &route, &dev);
-	if (ret)
+	if (ret || ctx->check_only)
 		return ret;
 	if (dev) {
 		if (find_link(ctx, dev, &link))
@@ -750,6 +777,8 @@ static int cmd_forwarding(struct net_ctx *ctx, int argc, char **argv)
 		return net_usage(ctx, "forwarding: expected on or off, not \"%s\"", argv[0]);
 	if (argc == 2 && strcmp(argv[1], "ipv4") && strcmp(argv[1], "ipv6"))
 		return net_usage(ctx, "forwarding: expected ipv4 or ipv6, not \"%s\"", argv[1]);
+	if (ctx->check_only)
+		return 0;
 	for (i = 0; i < 2; i++) {
 		if (argc == 2 && strcmp(argv[1], families[i]))
 			continue;
@@ -845,7 +874,7 @@ static int split_words(char *line, char **words, int max)
 
 static int undo_record(struct net_ctx *ctx, const char *record)
 {
-	char copy[256], *words[8];
+	char copy[STATE_RECORD_MAX], *words[8];
 	int n;
 
 	snprintf(copy, sizeof(copy), "%s", record);
@@ -904,91 +933,185 @@ static int cmd_status(struct net_ctx *ctx, int argc, char **argv)
 static int cmd_apply(struct net_ctx *ctx, int argc, char **argv);
 
 static const struct net_command net_commands[] = {
-	{ "bridge", 1, -1, cmd_bridge, "NAME [--addr CIDR]..." },
-	{ "tap", 1, -1, cmd_tap, "NAME [--owner USER] [--group GROUP] [--bridge BR]" },
-	{ "attach", 2, 2, cmd_attach, "IF BR" },
-	{ "detach", 1, 1, cmd_detach, "IF" },
-	{ "addr", 2, -1, cmd_addr, "IF CIDR..." },
-	{ "up", 1, 1, cmd_up, "IF" },
-	{ "down", 1, 1, cmd_down, "IF" },
-	{ "route", 3, 5, cmd_route, "DEST via GW [dev IF] | DEST dev IF" },
-	{ "forwarding", 1, 2, cmd_forwarding, "on|off [ipv4|ipv6]" },
-	{ "delete", 1, 1, cmd_delete, "IF" },
-	{ "apply", 1, 1, cmd_apply, "FILE" },
-	{ "teardown", 0, 0, cmd_teardown, NULL },
-	{ "status", 0, 0, cmd_status, NULL },
+	{ "bridge", 1, 1, cmd_bridge, "NAME [--addr CIDR]...", OPT_BIT(OPT_ADDR), true },
+	{ "tap", 1, 1, cmd_tap, "NAME [--owner USER] [--group GROUP] [--bridge BR]",
+	  OPT_BIT(OPT_OWNER) | OPT_BIT(OPT_GROUP) | OPT_BIT(OPT_BRIDGE), true },
+	{ "attach", 2, 2, cmd_attach, "IF BR", 0, false },
+	{ "detach", 1, 1, cmd_detach, "IF", 0, false },
+	{ "addr", 2, -1, cmd_addr, "IF CIDR...", 0, true },
+	{ "up", 1, 1, cmd_up, "IF", 0, false },
+	{ "down", 1, 1, cmd_down, "IF", 0, false },
+	{ "route", 3, 5, cmd_route, "DEST via GW [dev IF] | DEST dev IF", 0, true },
+	{ "forwarding", 1, 2, cmd_forwarding, "on|off [ipv4|ipv6]", 0, true },
+	{ "delete", 1, 1, cmd_delete, "IF", 0, false },
+	{ "apply", 1, 1, cmd_apply, "FILE", 0, true },
+	{ "teardown", 0, 0, cmd_teardown, NULL, 0, false },
+	{ "status", 0, 0, cmd_status, NULL, 0, false },
 };
 
-static int run_command(struct net_ctx *ctx, int argc, char **argv)
+static const char *const option_names[] = { "--addr", "--owner", "--group", "--bridge" };
+
+/*
+ * Options and words of one command, from the command line or a line of
+ * apply's FILE (argv[0] is then a stand-in program name); 0 or exit code 2.
+ */
+static int parse_args(struct net_ctx *ctx, int argc, char **argv, struct net_args *a)
 {
-	size_t i;
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "addr", required_argument, NULL, OPT_ADDR },
+		{ "owner", required_argument, NULL, OPT_OWNER },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	lgbox_optind = 0;
+	while ((c = lgbox_getopt(argc, argv, "v", longopts)) != -1) {
+		if (ctx->in_file && (c == 'v' || c == OPT_STATE))
+			return net_usage(ctx, "%s belongs on the command line, not in a setup file",
+					 c == 'v' ? "--verbose" : "--state");
+		switch (c) {
+		case 'v':
+			ctx->verbose = true;
+			break;
+		case OPT_STATE:
+			ctx->state.path = lgbox_optarg;
+			break;
+		case OPT_ADDR:
+			if (a->n_addrs == MAX_ADDRS)
+				return net_usage(ctx, "more than %d --addr options", MAX_ADDRS);
+			a->addrs[a->n_addrs++] = lgbox_optarg;
+			break;
+		case OPT_OWNER:
+			a->owner = lgbox_optarg;
+			break;
+		case OPT_GROUP:
+			a->group = lgbox_optarg;
+			break;
+		case OPT_BRIDGE:
+			a->bridge = lgbox_optarg;
+			break;
+		}
+		if (c >= OPT_ADDR && c < OPT_STATE)
+			a->given |= OPT_BIT(c);
+	}
+	if (lgbox_optind == argc)
+		return net_usage(ctx, "missing command (see 'lgbox net-setup --help')");
+	a->name = argv[lgbox_optind];
+	a->argv = argv + lgbox_optind + 1;
+	a->argc = argc - lgbox_optind - 1;
+	return 0;
+}
+
+static int run_command(struct net_ctx *ctx, const struct net_args *a)
+{
+	size_t i, opt;
 
 	for (i = 0; i < sizeof(net_commands) / sizeof(net_commands[0]); i++) {
 		const struct net_command *cmd = &net_commands[i];
-		int nargs = argc - 1;
 
-		if (strcmp(argv[0], cmd->name))
+		if (strcmp(a->name, cmd->name))
 			continue;
-		if (!cmd->args && nargs)
+		if (!cmd->args && a->argc)
 			return net_usage(ctx, "%s takes no arguments", cmd->name);
-		if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args))
+		if (a->argc < cmd->min_args || (cmd->max_args >= 0 && a->argc > cmd->max_args))
 			return net_usage(ctx, "%s: wrong number of arguments (expected: %s %s)",
 					 cmd->name, cmd->name, cmd->args);
-		return cmd->run(ctx, nargs, argv + 1);
+		for (opt = 0; opt < sizeof(option_names) / sizeof(option_names[0]); opt++)
+			if (a->given & ~cmd->options & (1u << opt))
+				return net_usage(ctx, "%s does not take %s (expected: %s %s)",
+						 cmd->name, option_names[opt], cmd->name, cmd->args);
+		if (ctx->check_only && !cmd->checks_input)
+			return 0;
+		ctx->args = a;
+		return cmd->run(ctx, a->argc, a->argv);
 	}
-	return net_usage(ctx, "unknown command \"%s\"", argv[0]);
+	return net_usage(ctx, "unknown command \"%s\"", a->name);
 }
 
-static int cmd_apply(struct net_ctx *ctx, int argc, char **argv)
+static int read_setup_file(struct net_ctx *ctx, const char *path, struct setup_file *sf)
 {
-	const char *path = argv[0];
 	FILE *file = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL, *words[32];
-	size_t size = 0;
-	int lineno = 0, ret = 0, n;
+	char line[SETUP_LINE_MAX];
+	int ret = 0;
 
-	(void)argc;
-	if (ctx->where[0])
-		return net_usage(ctx, "apply cannot be nested");
 	if (!file)
 		return net_fail(ctx, -errno, "cannot open setup file %s", path);
-	while (!ret && getline(&line, &size, file) > 0) {
-		lineno++;
+	while (!ret && fgets(line, sizeof(line), file)) {
+		if (!strchr(line, '\n') && !feof(file))
+			ret = net_usage(ctx, "%s:%d: line longer than %d bytes", path,
+					sf->count + 1, SETUP_LINE_MAX - 2);
 		line[strcspn(line, "#\n")] = '\0';
-		n = split_words(line, words, 32);
-		if (!n)
-			continue;
-		snprintf(ctx->where, sizeof(ctx->where), "%s:%d: ", path, lineno);
-		ret = run_command(ctx, n, words);
+		sf->lines = realloc(sf->lines, (sf->count + 1) * sizeof(*sf->lines));
+		if (!sf->lines || !(sf->lines[sf->count++] = strdup(line)))
+			lgbox_die("out of memory reading %s", path);
 	}
-	ctx->where[0] = '\0';
-	free(line);
 	if (file != stdin)
 		fclose(file);
 	return ret;
 }
 
+/* Checks (check_only) or runs every line, as "FILE:LINE" in messages. */
+static int run_setup_file(struct net_ctx *ctx, const char *path, const struct setup_file *sf)
+{
+	char where[300], copy[SETUP_LINE_MAX], *words[33];
+	struct net_args a;
+	int i, n, ret = 0;
+
+	ctx->in_file = true;
+	for (i = 0; !ret && i < sf->count; i++) {
+		snprintf(where, sizeof(where), "%s:%d", path, i + 1);
+		lgbox_context = where;
+		strcpy(copy, sf->lines[i]);	/* fits: read_setup_file() saw to it */
+		words[0] = "net-setup";
+		n = split_words(copy, words + 1, 32);
+		if (n)
+			ret = parse_args(ctx, n + 1, words, &a);
+		if (n && !ret)
+			ret = run_command(ctx, &a);
+	}
+	lgbox_context = NULL;
+	ctx->in_file = false;
+	return ret;
+}
+
+static int cmd_apply(struct net_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	if (ctx->in_file)
+		return net_usage(ctx, "apply cannot be nested");
+	/* The check pass reads the file; the second pass runs what it checked. */
+	if (!ctx->setup.read && read_setup_file(ctx, argv[0], &ctx->setup))
+		return 1;
+	ctx->setup.read = true;
+	return run_setup_file(ctx, argv[0], &ctx->setup);
+}
+
 static int net_setup_main(int argc, char **argv)
 {
 	struct net_ctx ctx = { .state.path = DEFAULT_STATE_FILE, .state.fd = -1 };
-	int i, err, ret;
+	struct net_args a;
+	int err, ret;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			ctx.verbose = true;
-		else if (!strcmp(argv[i], "--state") && i + 1 < argc)
-			ctx.state.path = argv[++i];
-		else
-			return lgbox_usage_error("unknown option \"%s\"", argv[i]);
-	}
-	if (i == argc)
-		return lgbox_usage_error("missing command");
+	ret = parse_args(&ctx, argc, argv, &a);
+	if (ret)
+		return ret;
+	/* Everything is checked before anything is changed. */
+	ctx.check_only = true;
+	ret = run_command(&ctx, &a);
+	if (ret)
+		return ret;
+	ctx.check_only = false;
 	err = nl_open(&ctx.nl);
 	if (err)
 		return net_fail(&ctx, err, "cannot open an rtnetlink socket");
 	if (state_open(&ctx))
 		return 1;
-	ret = run_command(&ctx, argc - i, argv + i);
+	ret = run_command(&ctx, &a);
 	if (!ctx.state.count)
 		state_save(&ctx);	/* removes a state file left empty */
 	nl_close(&ctx.nl);

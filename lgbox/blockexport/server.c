@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 256
@@ -37,7 +37,6 @@ struct conn {
 };
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t conns_gone = PTHREAD_COND_INITIALIZER;
 static struct conn *conns;
 static int n_conns;
 
@@ -62,66 +61,66 @@ static const char *front_end_name(enum front_end fe)
 	return fe == FRONT_NBD ? "nbd" : "vhost-user-blk";
 }
 
-/* Splits "[ADDR:]PORT" (ADDR may be "[v6]"); no ADDR means loopback only. */
-static int split_addr_port(const char *spec, char *host, size_t host_size, const char **port)
+/*
+ * "[ADDR:]PORT": ADDR a numeric IPv4 or IPv6 address ("[v6]" too) or
+ * localhost, no ADDR meaning loopback only.  Host names are not resolved: a
+ * listening address is the machine's own, and the resolver would cost
+ * lgbox 13 KB.
+ */
+int server_parse_tcp(const char *spec, struct tcp_address *out)
 {
-	const char *colon = strrchr(spec, ':');
-	size_t host_len;
+	const char *colon = strrchr(spec, ':'), *port_text = colon ? colon + 1 : spec;
+	struct sockaddr_in *in = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->sa;
+	char host[INET6_ADDRSTRLEN];
+	size_t host_len = colon ? (size_t)(colon - spec) : 0;
+	uint64_t port;
 
-	if (!colon) {
-		snprintf(host, host_size, "127.0.0.1");
-		*port = spec;
-		return 0;
-	}
-	host_len = (size_t)(colon - spec);
+	memset(out, 0, sizeof(*out));
 	if (host_len >= 2 && spec[0] == '[' && spec[host_len - 1] == ']') {
 		spec++;
 		host_len -= 2;
 	}
-	if (host_len == 0 || host_len >= host_size)
+	if ((colon && !host_len) || host_len >= sizeof(host) ||
+	    lgbox_parse_uint(port_text, 65535, &port) < 0)
 		return -1;
-	memcpy(host, spec, host_len);
-	host[host_len] = '\0';
-	*port = colon + 1;
+	memcpy(host, colon ? spec : "127.0.0.1", colon ? host_len : 10);
+	host[colon ? host_len : 9] = '\0';
+	if (!strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		out->len = sizeof(*in);
+	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		out->len = sizeof(*in6);
+	} else {
+		return -1;
+	}
+	snprintf(out->text, sizeof(out->text), "%s%s%s:%u", out->len == sizeof(*in) ? "" : "[",
+		 host, out->len == sizeof(*in) ? "" : "]", (unsigned int)port);
 	return 0;
 }
 
-int server_listen_tcp(struct server *s, const char *addr_port, enum front_end fe)
+int server_listen_tcp(struct server *s, const struct tcp_address *addr, enum front_end fe)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
-	struct addrinfo *ai;
 	struct listener *l;
-	char host[256];
-	const char *port;
-	int fd, err, one = 1;
+	int fd, one = 1;
 
-	if (split_addr_port(addr_port, host, sizeof(host), &port) < 0 || !*port) {
-		lgbox_warn("bad TCP address \"%s\": expected [ADDR:]PORT", addr_port);
-		return -1;
-	}
-	err = getaddrinfo(host, port, &hints, &ai);
-	if (err) {
-		lgbox_warn("cannot resolve \"%s\": %s", addr_port, gai_strerror(err));
-		return -1;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		lgbox_warn_errno("cannot listen on TCP %s", addr_port);
+	    bind(fd, (const struct sockaddr *)&addr->sa, addr->len) < 0 || listen(fd, 64) < 0) {
+		lgbox_warn_errno("cannot listen on TCP %s", addr->text);
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(ai);
 		return -1;
 	}
-	freeaddrinfo(ai);
 	l = new_listener(s, fd, fe);
 	if (!l)
 		return -1;
-	snprintf(l->desc, sizeof(l->desc), "%s tcp %s:%s", front_end_name(fe), host, port);
+	snprintf(l->desc, sizeof(l->desc), "%s tcp %s", front_end_name(fe), addr->text);
 	return 0;
 }
 
@@ -225,7 +224,6 @@ static void *conn_thread(void *arg)
 		c->listener->busy = false;
 	close(c->fd);
 	n_conns--;
-	pthread_cond_broadcast(&conns_gone);
 	pthread_mutex_unlock(&conns_lock);
 	free(c);
 	return NULL;
@@ -311,13 +309,19 @@ void server_block_signals(void)
 	signal(SIGPIPE, SIG_IGN);	/* a vanished client is an EPIPE, not a death */
 }
 
+/* Once, at shutdown: polling costs less than a condition variable (2 KB). */
 static void disconnect_all_clients(void)
 {
+	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+
 	pthread_mutex_lock(&conns_lock);
 	for (struct conn *c = conns; c; c = c->next)
 		shutdown(c->fd, SHUT_RDWR);
-	while (n_conns > 0)
-		pthread_cond_wait(&conns_gone, &conns_lock);
+	while (n_conns > 0) {
+		pthread_mutex_unlock(&conns_lock);
+		nanosleep(&tick, NULL);
+		pthread_mutex_lock(&conns_lock);
+	}
 	pthread_mutex_unlock(&conns_lock);
 }
 

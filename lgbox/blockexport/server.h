@@ -27,8 +27,19 @@ struct server {
 	int n_listeners;
 };
 
+#include <sys/socket.h>
+
+/* A TCP listening address, checked before anything is opened. */
+struct tcp_address {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[64];		/* "127.0.0.1:10809", "[::]:10809" */
+};
+/* Parses "[ADDR:]PORT" (see server.c); 0, or -1 if it is not one. */
+int server_parse_tcp(const char *spec, struct tcp_address *out);
+
 /* Both return 0, or log what failed and return -1. */
-int server_listen_tcp(struct server *s, const char *addr_port, enum front_end fe);
+int server_listen_tcp(struct server *s, const struct tcp_address *addr, enum front_end fe);
 int server_listen_unix(struct server *s, const char *path, enum front_end fe);
 
 /*

@@ -45,7 +45,6 @@ static struct {
 	char *log_path;
 	uint64_t log_size, log_max;
 	int listen_fd;
-	char *socket_path;
 	int attachers[MAX_ATTACHERS];
 	unsigned int nr_attachers;
 	/* Ring of the last REPLAY_SIZE bytes: replay_len valid, ending at replay_end. */
@@ -275,7 +274,6 @@ static int listen_on(const char *path)
 		lgbox_warn_errno("cannot listen on console socket %s", path);
 		return -1;
 	}
-	con.socket_path = strdup(path);
 	w.fd = con.listen_fd;
 	return ioloop_add(&w);
 }
@@ -314,9 +312,8 @@ int console_setup(const struct launch_opts *opts, const char *socket_path)
 	return 0;
 }
 
+/* The socket file is the supervisor's to remove: the guest process may no longer. */
 void console_cleanup(void)
 {
 	restore_stdin_tty();
-	if (con.socket_path)
-		unlink(con.socket_path);
 }

@@ -62,11 +62,11 @@ int devices_create(struct device_set *set, const struct launch_opts *opts,
 		return -1;
 	console_set_input(console_input, console_has_room, console_dev);
 	for (i = 0; i < opts->nr_blocks; i++)
-		if (add_device(set, host_block_create(&opts->blocks[i], ram, i),
+		if (add_device(set, host_block_create(&opts->blocks[i], ram, i, opts->dry_run),
 			       cmdline, cmdline_size) < 0)
 			return -1;
 	for (i = 0; i < opts->nr_nets; i++)
-		if (add_device(set, host_net_create(&opts->nets[i], mem),
+		if (add_device(set, host_net_create(&opts->nets[i], opts->name, mem, opts->dry_run),
 			       cmdline, cmdline_size) < 0)
 			return -1;
 	if (opts->rng && add_device(set, virtio_rng_create(mem), cmdline, cmdline_size) < 0)
@@ -84,15 +84,6 @@ void devices_set_irq(struct device_set *set, void (*raise)(struct virtio_dev *),
 		set->devs[i]->irq_ctx = ctx;
 		pthread_mutex_unlock(&set->devs[i]->lock);
 	}
-}
-
-/* A reboot: every device back to its power-on state. */
-void devices_reset(struct device_set *set)
-{
-	unsigned int i;
-
-	for (i = 0; i < set->nr; i++)
-		virtio_dev_reset(set->devs[i]);
 }
 
 bool devices_mmio(struct device_set *set, uint64_t gpa, unsigned int size,

@@ -34,8 +34,9 @@ struct block_opt {
 };
 
 struct net_opt {
-	char *tap;		/* tap device name */
+	char *tap;		/* tap device name, or NULL */
 	char *bridge;		/* attach to this bridge, or NULL */
+	char *sharenet;		/* shared-memory network file, or NULL */
 	uint8_t mac[6];
 	bool mac_set;
 };
@@ -48,8 +49,11 @@ struct console_opt {
 	uint64_t max_size;	/* log cap, 0: none */
 };
 
+enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+
 struct launch_opts {
 	char *name;
+	char *config;		/* --config FILE, or NULL */
 	char *kernel, *initrd, *cmdline;
 	uint64_t memory;
 	struct console_opt consoles[LAUNCH_MAX_CONSOLES];
@@ -63,15 +67,41 @@ struct launch_opts {
 	char *pidfile, *run_dir;
 	char *log;		/* launch's own messages, appended */
 	unsigned int stop_grace;	/* seconds after SIGTERM */
+	enum restart_policy restart;
+	unsigned int restart_delay;	/* seconds before the first restart */
+	unsigned int restart_limit;	/* restarts in a row before giving up */
+	bool user_set;			/* --user: run the guest as uid:gid */
+	unsigned int uid, gid;
+	char *chroot;			/* and chroot there first */
+	bool sandbox;			/* no capabilities, seccomp filter */
 };
 
 /* ---- options.c ---------------------------------------------------------- */
-/* Parses argv (and any --config FILE) into opts; returns 0 or exit code 2. */
+/*
+ * Parses argv (and any --config FILE) into opts; returns 0, or the exit
+ * code: 2 for a usage error, 1 when the config file cannot be read.
+ */
 int launch_parse_args(struct launch_opts *opts, int argc, char **argv);
-/* Applies one "key = value" config file; 0 or -1 (message printed). */
+/* Applies one "key = value" config file; 0, or exit code 1 or 2 (message printed). */
 int launch_parse_config(struct launch_opts *opts, const char *path);
-/* "64M", "1G", "4096K", "1048576" -> bytes; -1 on junk. */
-int parse_size(const char *text, uint64_t *bytes);
+
+/* ---- supervise.c: launch's first process ---------------------------------- */
+/*
+ * Creates the run directory and runs the guest, each boot in a guest
+ * process (forked; it calls run_guest and exits with its result), under the
+ * restart policy until it ends for good; returns launch's exit status.
+ */
+int supervise(const struct launch_opts *opts, int (*run_guest)(const struct launch_opts *opts));
+/*
+ * In the guest process: tells the supervisor "running", "stopping" or
+ * "ended" (fmt: how, printf style, may be NULL).
+ */
+void guest_report(const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- sandbox.c: what the guest process gives up once its devices are open */
+/* --chroot, --user, then (--sandbox) no capabilities and the seccomp filter; 0 or -1. */
+int sandbox_enter(const struct launch_opts *opts);
 
 /* ---- ioloop.c: one I/O thread polling the devices' host fds ------------- */
 struct io_watch {
@@ -122,7 +152,6 @@ struct device_set {
  */
 int devices_create(struct device_set *set, const struct launch_opts *opts,
 		   const struct guest_ram *ram, char *cmdline, size_t cmdline_size);
-void devices_reset(struct device_set *set);
 void devices_set_irq(struct device_set *set, void (*raise)(struct virtio_dev *), void *ctx);
 /* A guest MMIO exit: returns false if no device is at gpa. */
 bool devices_mmio(struct device_set *set, uint64_t gpa, unsigned int size,

@@ -17,7 +17,7 @@ int lguest_dev_open(void)
 
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (modprobe lg)",
+			lgbox_warn_errno("cannot open %s: lg.ko not loaded? (insmod lg.ko; the appliance keeps it in /lib/modules)",
 					 LGUEST_DEVICE_PATH);
 		else
 			lgbox_warn_errno("cannot open %s", LGUEST_DEVICE_PATH);
@@ -48,9 +48,4 @@ int lguest_dev_irq(int fd, unsigned int irq)
 	struct lguest_irq arg = { .irq = irq };
 
 	return ioctl(fd, LGUEST_IRQ, &arg);
-}
-
-void lguest_dev_close(int fd)
-{
-	close(fd);
 }

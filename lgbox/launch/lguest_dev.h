@@ -15,6 +15,5 @@ int lguest_dev_open(void);
 int lguest_dev_init(int fd, const struct lguest_init *init);
 int lguest_dev_run(int fd, struct lguest_run *run);
 int lguest_dev_irq(int fd, unsigned int irq);
-void lguest_dev_close(int fd);
 
 #endif /* LGBOX_LAUNCH_LGUEST_DEV_H */

@@ -1,9 +1,10 @@
 /*
  * options.c - launch's options.  One table serves the command line
- * (getopt_long) and fixed-guest config files ("key = value", keys are the
+ * (lgbox_getopt) and fixed-guest config files ("key = value", keys are the
  * long option names), so the two can never disagree.  The config file is
  * read first and the command line applied over it; a list option (block,
- * net, console) given on the command line replaces the file's list.
+ * net and sharenet, console) given on the command line replaces the file's
+ * list.  Every value is checked here, before launch does anything.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,12 +14,17 @@
 #include <string.h>
 
 #include "../lgbox.h"
+#include "../lib/guest_image.h"
+#include "../lib/users.h"
 #include "launch.h"
 #include "rundir.h"
 
 #define DEFAULT_MEMORY	(128ULL << 20)
 #define DEFAULT_RUN_DIR	RUNDIR_DEFAULT
 #define DEFAULT_GRACE	10
+#define DEFAULT_RESTART_DELAY	1
+#define DEFAULT_RESTART_LIMIT	5
+#define OPT_BASE	0x100	/* getopt value of options[0] */
 
 /* Setters return NULL or a short reason the value is bad. */
 typedef const char *(*option_setter)(struct launch_opts *opts, const char *value);
@@ -35,32 +41,6 @@ enum { LIST_CONSOLE = 1, LIST_BLOCK = 2, LIST_NET = 4 };
 static unsigned int lists_from_cmdline;
 static bool parsing_cmdline;
 
-int parse_size(const char *text, uint64_t *bytes)
-{
-	char *end;
-	unsigned long long n;
-	int shift = 0;
-
-	errno = 0;
-	if (!isdigit((unsigned char)text[0]))
-		return -1;
-	n = strtoull(text, &end, 10);
-	if (errno)
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	}
-	if (*end == 'i' || *end == 'B')	/* tolerate "MiB", "MB" */
-		end += (end[0] == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || (shift && n > (~0ULL >> shift)))
-		return -1;
-	*bytes = (uint64_t)n << shift;
-	return 0;
-}
-
 static char *dup_value(const char *value)
 {
 	char *s = strdup(value);
@@ -72,7 +52,18 @@ static char *dup_value(const char *value)
 
 static const char *set_memory(struct launch_opts *o, const char *v)
 {
-	return parse_size(v, &o->memory) < 0 ? "expected a size like 64M or 1G" : NULL;
+	uint64_t size;
+
+	if (lgbox_parse_size(v, &size) < 0)
+		return "expected a size like 64M or 1G";
+	if (size % GUEST_RAM_ALIGN)
+		return "guest RAM is a multiple of 2 MiB";
+	if (size < GUEST_RAM_MIN)
+		return "guest RAM is at least 4 MiB";
+	if (size > guest_ram_max())
+		return "more than the boot page tables can map (221 GiB)";
+	o->memory = size;
+	return NULL;
 }
 
 #define STRING_SETTER(field)						\
@@ -88,6 +79,7 @@ STRING_SETTER(cmdline)
 STRING_SETTER(pidfile)
 STRING_SETTER(log)
 STRING_SETTER(run_dir)
+STRING_SETTER(chroot)
 
 static const char *set_name(struct launch_opts *o, const char *v)
 {
@@ -123,15 +115,69 @@ FLAG_SETTER(rng)
 FLAG_SETTER(daemon)
 FLAG_SETTER(no_reboot)
 FLAG_SETTER(dry_run)
+FLAG_SETTER(sandbox)
+
+static const char *parse_seconds(const char *v, unsigned int *out)
+{
+	uint64_t n;
+
+	if (lgbox_parse_uint(v, 3600, &n) < 0)
+		return "expected seconds (0-3600)";
+	*out = n;
+	return NULL;
+}
 
 static const char *set_stop_grace(struct launch_opts *o, const char *v)
 {
-	char *end;
-	unsigned long n = strtoul(v, &end, 10);
+	return parse_seconds(v, &o->stop_grace);
+}
 
-	if (!isdigit((unsigned char)*v) || *end || n > 3600)
-		return "expected seconds (0-3600)";
-	o->stop_grace = n;
+static const char *set_restart_delay(struct launch_opts *o, const char *v)
+{
+	return parse_seconds(v, &o->restart_delay);
+}
+
+static const char *set_restart_limit(struct launch_opts *o, const char *v)
+{
+	uint64_t n;
+
+	if (lgbox_parse_uint(v, 1000, &n) < 0 || n < 1)
+		return "expected a number of restarts from 1 to 1000";
+	o->restart_limit = n;
+	return NULL;
+}
+
+static const char *set_restart(struct launch_opts *o, const char *v)
+{
+	static const char *const policies[] = { "no", "on-crash", "always" };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		if (!strcmp(v, policies[i])) {
+			o->restart = i;
+			return NULL;
+		}
+	return "expected no, on-crash or always";
+}
+
+/* user: USER[:GROUP], names or numbers; looked up now, before any chroot. */
+static const char *set_user(struct launch_opts *o, const char *v)
+{
+	char user[256], *colon;
+
+	if (strlen(v) >= sizeof(user))
+		return "too long";
+	strcpy(user, v);
+	colon = strchr(user, ':');
+	if (colon)
+		*colon = '\0';
+	if (user_lookup(user, &o->uid, &o->gid) < 0)
+		return "no such user in /etc/passwd";
+	if (colon && group_lookup(colon + 1, &o->gid) < 0)
+		return "no such group in /etc/group";
+	if (o->uid == 0)
+		return "the point is not to run as root: name another user";
+	o->user_set = true;
 	return NULL;
 }
 
@@ -163,7 +209,7 @@ static const char *set_console(struct launch_opts *o, const char *v)
 		c.path = dup_value(v + 4);
 		colon = strrchr(c.path, ':');
 		if (colon) {
-			if (parse_size(colon + 1, &c.max_size) < 0 || c.max_size < 4096) {
+			if (lgbox_parse_size(colon + 1, &c.max_size) < 0 || c.max_size < 4096) {
 				free(c.path);
 				return "log size cap must be a size of at least 4K";
 			}
@@ -217,18 +263,18 @@ static const char *set_block(struct launch_opts *o, const char *v)
 	return NULL;
 }
 
-/* "xx:xx:xx:xx:xx:xx" (hand-parsed: sscanf would pull float scanning into the binary). */
+/* "xx:xx:xx:xx:xx:xx" */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned long byte;
-	char *end;
+	const char *end;
+	uint64_t byte;
 	int i;
 
 	for (i = 0; i < 6; i++) {
 		if (!isxdigit((unsigned char)*s))
 			return -1;
-		byte = strtoul(s, &end, 16);
-		if (byte > 255 || end - s > 2 || *end != (i < 5 ? ':' : '\0'))
+		end = lgbox_scan_uint(s, 16, 255, &byte);
+		if (!end || end - s > 2 || *end != (i < 5 ? ':' : '\0'))
 			return -1;
 		mac[i] = byte;
 		s = end + 1;
@@ -236,8 +282,11 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return mac[0] & 1 ? -1 : 0;	/* multicast MACs cannot be an interface's */
 }
 
-/* net: tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX] */
-static const char *set_net(struct launch_opts *o, const char *v)
+/*
+ * A net device: the first word of value is the tap name or the sharenet
+ * file, the rest are flags (bridge=BR only for taps, mac=MAC for both).
+ */
+static const char *add_net(struct launch_opts *o, const char *v, bool sharenet)
 {
 	struct net_opt n = { 0 };
 	char *copy, *word, *save;
@@ -245,17 +294,18 @@ static const char *set_net(struct launch_opts *o, const char *v)
 
 	start_list(LIST_NET, &o->nr_nets);
 	if (o->nr_nets == LAUNCH_MAX_NETS)
-		return "too many network devices (at most 4)";
-	if (strncmp(v, "tap:", 4) || !v[4] || v[4] == ',')
-		return "expected tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX]";
-	copy = dup_value(v + 4);
+		return "too many network devices (at most 4, tap and sharenet together)";
+	copy = dup_value(v);
 	word = strtok_r(copy, ",", &save);
-	if (strlen(word) >= 16)
+	if (!word || v[0] == ',')
+		err = sharenet ? "expected FILE[,mac=MAC]" :
+		      "expected tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX]";
+	else if (!sharenet && strlen(word) >= 16)
 		err = "tap names are at most 15 characters";
 	else
-		n.tap = dup_value(word);
+		*(sharenet ? &n.sharenet : &n.tap) = dup_value(word);
 	while (!err && (word = strtok_r(NULL, ",", &save))) {
-		if (!strncmp(word, "bridge=", 7) && word[7] && strlen(word + 7) < 16) {
+		if (!sharenet && !strncmp(word, "bridge=", 7) && word[7] && strlen(word + 7) < 16) {
 			free(n.bridge);
 			n.bridge = dup_value(word + 7);
 		} else if (!strncmp(word, "mac=", 4)) {
@@ -263,17 +313,33 @@ static const char *set_net(struct launch_opts *o, const char *v)
 				err = "bad MAC address (six hex bytes, unicast)";
 			n.mac_set = true;
 		} else {
-			err = "unknown net flag (expected bridge=BR or mac=MAC)";
+			err = sharenet ? "unknown sharenet flag (expected mac=MAC)" :
+			      "unknown net flag (expected bridge=BR or mac=MAC)";
 		}
 	}
 	free(copy);
 	if (err) {
 		free(n.tap);
+		free(n.sharenet);
 		free(n.bridge);
 		return err;
 	}
 	o->nets[o->nr_nets++] = n;
 	return NULL;
+}
+
+/* net: tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX] */
+static const char *set_net(struct launch_opts *o, const char *v)
+{
+	if (strncmp(v, "tap:", 4))
+		return "expected tap:NAME[,bridge=BR][,mac=XX:XX:XX:XX:XX:XX]";
+	return add_net(o, v + 4, false);
+}
+
+/* sharenet: FILE[,mac=MAC] */
+static const char *set_sharenet(struct launch_opts *o, const char *v)
+{
+	return add_net(o, v, true);
 }
 
 static const struct launch_option options[] = {
@@ -285,6 +351,7 @@ static const struct launch_option options[] = {
 	{ "console", true, set_console, LIST_CONSOLE },
 	{ "block", true, set_block, LIST_BLOCK },
 	{ "net", true, set_net, LIST_NET },
+	{ "sharenet", true, set_sharenet, LIST_NET },
 	{ "rng", false, set_rng, 0 },
 	{ "daemon", false, set_daemon, 0 },
 	{ "pidfile", true, set_pidfile, 0 },
@@ -292,10 +359,16 @@ static const struct launch_option options[] = {
 	{ "run-dir", true, set_run_dir, 0 },
 	{ "no-reboot", false, set_no_reboot, 0 },
 	{ "stop-grace", true, set_stop_grace, 0 },
+	{ "restart", true, set_restart, 0 },
+	{ "restart-delay", true, set_restart_delay, 0 },
+	{ "restart-limit", true, set_restart_limit, 0 },
+	{ "user", true, set_user, 0 },
+	{ "chroot", true, set_chroot, 0 },
+	{ "sandbox", false, set_sandbox, 0 },
 	{ "dry-run", false, set_dry_run, 0 },
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
-#define OPT_CONFIG NR_OPTIONS	/* getopt value of --config */
+#define OPT_CONFIG (OPT_BASE + NR_OPTIONS)	/* getopt value of --config */
 
 static const struct launch_option *find_option(const char *name)
 {
@@ -373,6 +446,7 @@ static int apply_config_line(struct launch_opts *opts, const char *path,
 		lgbox_warn("%s:%u: expected \"key = value\", got \"%s\"", path, lineno, line);
 		return -1;
 	}
+
 	*eq = '\0';
 	key = trim(line);
 	value = trim(eq + 1);
@@ -404,7 +478,7 @@ int launch_parse_config(struct launch_opts *opts, const char *path)
 
 	if (!f) {
 		lgbox_warn_errno("cannot read config file %s", path);
-		return -1;
+		return LAUNCH_EXIT_FAILURE;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#'), *text;
@@ -413,14 +487,14 @@ int launch_parse_config(struct launch_opts *opts, const char *path)
 		if (!strchr(line, '\n') && !feof(f)) {
 			lgbox_warn("%s:%u: line longer than %zu bytes", path, lineno,
 				   sizeof(line) - 2);
-			ret = -1;
+			ret = LAUNCH_EXIT_USAGE;
 			break;
 		}
 		if (hash)
 			*hash = '\0';
 		text = trim(line);
 		if (*text && apply_config_line(opts, path, lineno, text) < 0) {
-			ret = -1;
+			ret = LAUNCH_EXIT_USAGE;
 			break;
 		}
 	}
@@ -453,6 +527,9 @@ static void set_defaults(struct launch_opts *opts)
 	opts->memory = DEFAULT_MEMORY;
 	opts->run_dir = dup_value(DEFAULT_RUN_DIR);
 	opts->stop_grace = DEFAULT_GRACE;
+	opts->restart_delay = DEFAULT_RESTART_DELAY;
+	opts->restart_limit = DEFAULT_RESTART_LIMIT;
+	opts->sandbox = true;
 	lists_from_cmdline = 0;
 }
 
@@ -463,7 +540,8 @@ static void build_long_options(struct option *longopts)
 	for (i = 0; i < NR_OPTIONS; i++)
 		/* Flags take an optional value so that --rng=no can undo a config file. */
 		longopts[i] = (struct option){ options[i].name,
-			options[i].takes_value ? required_argument : optional_argument, NULL, i };
+			options[i].takes_value ? required_argument : optional_argument, NULL,
+			OPT_BASE + i };
 	longopts[NR_OPTIONS] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	longopts[NR_OPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
 }
@@ -471,40 +549,40 @@ static void build_long_options(struct option *longopts)
 int launch_parse_args(struct launch_opts *opts, int argc, char **argv)
 {
 	struct option longopts[NR_OPTIONS + 2];
-	const char *config = NULL, *why;
-	int c;
+	const char *why;
+	int c, ret;
 
 	set_defaults(opts);
 	build_long_options(longopts);
 	/* Pass 1: only find --config, whose settings the rest overrides. */
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+	lgbox_optind = 0;
+	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1)
 		if (c == OPT_CONFIG)
-			config = optarg;
-	if (config && launch_parse_config(opts, config) < 0)
-		return LAUNCH_EXIT_USAGE;
+			opts->config = dup_value(lgbox_optarg);
+	if (lgbox_optind < argc)
+		return lgbox_usage_error("unexpected argument \"%s\"", argv[lgbox_optind]);
+	if (opts->config && (ret = launch_parse_config(opts, opts->config)))
+		return ret;
 
-	opterr = 1;
-	optind = 1;
+	lgbox_optind = 0;
 	parsing_cmdline = true;
-	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		if (c == '?')
-			return lgbox_usage_error("bad option (see above)");
+	while ((c = lgbox_getopt(argc, argv, "", longopts)) != -1) {
+		const struct launch_option *opt = &options[c - OPT_BASE];
+
 		if (c == OPT_CONFIG)
 			continue;
-		why = options[c].set(opts, optarg ? optarg : "yes");
+		why = opt->set(opts, lgbox_optarg ? lgbox_optarg : "yes");
 		if (why)
-			return lgbox_usage_error("bad value \"%s\" for --%s: %s", optarg,
-						 options[c].name, why);
+			return lgbox_usage_error("bad value \"%s\" for --%s: %s",
+						 lgbox_optarg ? lgbox_optarg : "yes", opt->name, why);
 	}
 	parsing_cmdline = false;
-	if (optind < argc)
-		return lgbox_usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (!opts->kernel)
 		return lgbox_usage_error("no kernel: give --kernel FILE (or kernel = FILE in --config)");
-	if (!opts->name && config)
-		name_after_config(opts, config);
+	if (opts->chroot && !opts->user_set)
+		return lgbox_usage_error("--chroot needs --user (root can leave a chroot)");
+	if (!opts->name && opts->config)
+		name_after_config(opts, opts->config);
 	if (!opts->name)
 		set_name(opts, "guest");
 	if (!opts->nr_consoles)

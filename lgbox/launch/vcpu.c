@@ -3,15 +3,17 @@
  * LGUEST_INIT, then LGUEST_RUN in a loop, handing each exit to the console
  * or the device model, until the guest powers off, reboots or crashes.
  *
- * Signals: SIGTERM, SIGINT and SIGHUP interrupt LGUEST_RUN (EINTR).  ABI 1
- * has no way to ask a guest to shut down (no ACPI, no power button yet),
- * so the first signal marks the guest "stopping" and gives it --stop-grace
- * seconds to power off by itself; then, or at a second signal, launch ends
- * the guest by closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.
+ * Signals: SIGTERM, SIGINT and SIGHUP interrupt LGUEST_RUN (EINTR).  The
+ * first one presses the guest's power button (LGUEST_IRQ_POWER_BUTTON),
+ * which a guest kernel turns into an orderly poweroff, and gives the guest
+ * --stop-grace seconds for it; then, or at a second signal, launch ends
+ * the guest by closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.  A
+ * guest that does not know the button leaves the line masked and is
+ * stopped that way.  The grace timer is alarm(): SIGALRM, like the stop
+ * signals, can only reach this thread, as the other threads block all.
  */
-#define _GNU_SOURCE	/* memfd_create, fallocate */
+#define _GNU_SOURCE	/* memfd_create */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,80 +28,21 @@
 #include "../lgbox.h"
 #include "../lib/guest_image.h"
 #include "launch.h"
-#include "../lib/daemon.h"
-#include "rundir.h"
 #include "lguest_dev.h"
 #include "vcpu.h"
 
 static volatile sig_atomic_t stop_signals;
 
 /*
- * The grace timer.  Not alarm(): the appliance kernel is built without
- * CONFIG_POSIX_TIMERS, which alarm and setitimer need.  A detached thread
- * sleeps (nanosleep always exists) and then interrupts LGUEST_RUN with
- * SIGALRM, unless its boot has ended meanwhile: each arming gets a new
- * generation, and ending a boot moves the generation on.
+ * A first stop request that comes while an exit is being handled
+ * interrupts no LGUEST_RUN: the next one may run the guest on for as long as
+ * it does not exit.  The alarm a second later interrupts that one (and the
+ * grace timer replaces it once the request is seen).
  */
-static pthread_t vcpu_thread;
-static unsigned int grace_generation;
-static pthread_mutex_t grace_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct grace_timer {
-	unsigned int seconds, generation;
-};
-
-static void *grace_thread(void *arg)
-{
-	struct grace_timer t = *(struct grace_timer *)arg;
-	struct timespec left = { .tv_sec = t.seconds };
-
-	free(arg);
-	while (nanosleep(&left, &left) < 0 && errno == EINTR)
-		;
-	pthread_mutex_lock(&grace_lock);
-	if (grace_generation == t.generation)
-		pthread_kill(vcpu_thread, SIGALRM);
-	pthread_mutex_unlock(&grace_lock);
-	return NULL;
-}
-
-static void arm_grace_timer(unsigned int seconds)
-{
-	struct grace_timer *t = malloc(sizeof(*t));
-	pthread_attr_t attr;
-	pthread_t thread;
-	sigset_t all, old;
-
-	if (!t)
-		return;
-	pthread_mutex_lock(&grace_lock);
-	*t = (struct grace_timer){ seconds, ++grace_generation };
-	pthread_mutex_unlock(&grace_lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	/* Signals must keep going to the vCPU thread, not to this one. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (pthread_create(&thread, &attr, grace_thread, t) != 0) {
-		lgbox_warn("cannot start the stop grace timer; stopping at the next signal");
-		free(t);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-}
-
-static void disarm_grace_timer(void)
-{
-	pthread_mutex_lock(&grace_lock);
-	grace_generation++;
-	pthread_mutex_unlock(&grace_lock);
-}
-
 static void on_stop_signal(int sig)
 {
-	(void)sig;
-	stop_signals++;
+	if (++stop_signals == 1 && sig != SIGALRM)
+		alarm(1);
 }
 
 void vcpu_install_signals(void)
@@ -112,7 +55,6 @@ void vcpu_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
-	vcpu_thread = pthread_self();
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -135,16 +77,6 @@ int guest_ram_map(struct guest_ram *ram, uint64_t size)
 	ram->size = size;
 	guest_mem_init(&ram->mem);
 	return guest_mem_add(&ram->mem, 0, size, ram->base);
-}
-
-/* After a reboot the next guest must not see the old one's memory. */
-static int guest_ram_clear(struct guest_ram *ram)
-{
-	if (fallocate(ram->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, ram->size) < 0) {
-		lgbox_warn_errno("cannot clear guest memory for the reboot");
-		return -1;
-	}
-	return 0;
 }
 
 /* Maps a whole file read-only; NULL with a message on failure. */
@@ -249,58 +181,68 @@ static void handle_mmio(struct device_set *devs, struct lguest_exit_mmio *m)
 }
 
 /* Returns -1 to keep running, else the LAUNCH_EXIT_* code. */
-static int handle_stop_signal(const struct launch_opts *opts, const char *rundir, bool *stopping)
+static int handle_stop_signal(int fd, const struct launch_opts *opts, bool *stopping)
 {
 	/* A second signal, or SIGALRM at the end of the grace time. */
 	if (*stopping && stop_signals > 1) {
 		lgbox_warn("guest %s did not power off; stopping it", opts->name);
+		guest_report("ended", "stopped: it did not power off within %us", opts->stop_grace);
 		return LAUNCH_EXIT_STOPPED;
 	}
 	if (!*stopping) {
 		*stopping = true;
-		rundir_set_state(rundir, "stopping");
+		guest_report("stopping", NULL);
 		if (opts->stop_grace == 0) {
 			lgbox_warn("stopping guest %s", opts->name);
+			guest_report("ended", "stopped at once (stop-grace 0)");
 			return LAUNCH_EXIT_STOPPED;
 		}
-		lgbox_warn("stop requested: waiting up to %us for guest %s to power off (signal again to stop now)",
+		if (lguest_dev_irq(fd, LGUEST_IRQ_POWER_BUTTON) < 0)
+			lgbox_warn_errno("cannot press the power button of guest %s", opts->name);
+		lgbox_warn("stop requested: power button pressed; waiting up to %us for guest %s to power off (signal again to stop now)",
 			   opts->stop_grace, opts->name);
 		stop_signals = 1;
-		arm_grace_timer(opts->stop_grace);
+		alarm(opts->stop_grace);
 	}
 	return -1;
 }
 
 static int guest_ended(const struct launch_opts *opts, const struct lguest_run *run)
 {
-	const char *reason = run->death.reason;
 	char safe[LGUEST_REASON_MAX];
 
-	memcpy(safe, reason, sizeof(safe));
+	/* The guest's own words: they reach terminals and logs. */
+	memcpy(safe, run->death.reason, sizeof(safe));
 	safe[sizeof(safe) - 1] = '\0';
+	lgbox_make_printable(safe);
 	switch (run->exit_reason) {
 	case LGUEST_EXIT_POWEROFF:
 		if (safe[0])
 			lgbox_warn("guest %s powered off: %s", opts->name, safe);
+		guest_report("ended", "powered off%s%s", safe[0] ? ": " : "", safe);
 		return LAUNCH_EXIT_POWEROFF;
 	case LGUEST_EXIT_REBOOT:
 		if (safe[0])
 			lgbox_warn("guest %s reboots: %s", opts->name, safe);
+		guest_report("ended", "rebooted%s%s", safe[0] ? ": " : "", safe);
 		return LAUNCH_EXIT_REBOOT;
 	default:
 		lgbox_warn("guest %s crashed: %s", opts->name, safe[0] ? safe : "(no reason given)");
+		guest_report("ended", "crashed: %s", safe[0] ? safe : "(no reason given)");
 		return LAUNCH_EXIT_CRASH;
 	}
 }
 
-static int run_loop(int fd, const struct launch_opts *opts, struct device_set *devs,
-		    const char *rundir)
+static int run_loop(int fd, const struct launch_opts *opts, struct device_set *devs)
 {
 	struct lguest_run run = { 0 };
 	bool stopping = false;
 	int fate;
 
 	for (;;) {
+		/* Here, not only after EINTR: see on_stop_signal(). */
+		if (stop_signals && (fate = handle_stop_signal(fd, opts, &stopping)) >= 0)
+			return fate;
 		run.flags = 0;
 		/*
 		 * exit_reason is only an output (lg.ko remembers a pending MMIO
@@ -309,12 +251,10 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 		 */
 		run.exit_reason = 0;
 		if (lguest_dev_run(fd, &run) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				if (stop_signals && (fate = handle_stop_signal(opts, rundir, &stopping)) >= 0)
-					return fate;
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			}
 			lgbox_warn_errno("LGUEST_RUN failed for guest %s", opts->name);
+			guest_report("ended", "launch failed: LGUEST_RUN: %s", strerror(errno));
 			return LAUNCH_EXIT_FAILURE;
 		}
 		switch (run.exit_reason) {
@@ -343,50 +283,43 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 }
 
 int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct device_set *devs,
-	      const char *cmdline, const char *rundir, bool reboot)
+	      const struct guest_boot *boot, int lguest_fd)
 {
-	static int lguest_fd = -1;
-	struct guest_boot boot;
 	struct lguest_init init;
 	int fate;
 
 	if (stop_signals) {
 		lgbox_warn("guest %s stopped before it started", opts->name);
+		guest_report("ended", "stopped before it started");
 		return LAUNCH_EXIT_STOPPED;
 	}
-	if (reboot && guest_ram_clear(ram) < 0)
-		return LAUNCH_EXIT_FAILURE;
-	if (vcpu_load_guest(opts, ram, cmdline, &boot) < 0)
-		return LAUNCH_EXIT_FAILURE;
-	lguest_fd = lguest_dev_open();
-	if (lguest_fd < 0)
-		return LAUNCH_EXIT_FAILURE;
 	init = (struct lguest_init){
 		.abi_version = LGUEST_ABI_VERSION,
 		.mem_base = (uintptr_t)ram->base,
 		.mem_size = ram->size,
 		.mmio_base = devs->mmio_base,
 		.mmio_size = devs->mmio_size,
-		.entry = boot.entry,
-		.initial_cr3 = boot.cr3,
-		.initial_rsp = boot.rsp,
-		.boot_data = boot.boot_data,
+		.entry = boot->entry,
+		.initial_cr3 = boot->cr3,
+		.initial_rsp = boot->rsp,
+		.boot_data = boot->boot_data,
 	};
 	if (lguest_dev_init(lguest_fd, &init) < 0) {
-		lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
-		lguest_dev_close(lguest_fd);
-		lguest_fd = -1;
+		if (errno == ENOMEM)
+			lgbox_warn("LGUEST_INIT refused guest %s: its %llu bytes of memory count "
+				   "as locked memory, beyond this process's RLIMIT_MEMLOCK (raise "
+				   "it, e.g. ulimit -l, or run as root with CAP_SYS_RESOURCE)",
+				   opts->name, (unsigned long long)opts->memory);
+		else
+			lgbox_warn_errno("LGUEST_INIT refused guest %s", opts->name);
 		return LAUNCH_EXIT_FAILURE;
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
-	rundir_set_state(rundir, "running");
-	daemon_ready();		/* --daemon: the starter may go on now */
-	fate = run_loop(lguest_fd, opts, devs, rundir);
+	guest_report("running", NULL);
+	fate = run_loop(lguest_fd, opts, devs);
 	/* The boot is over: its grace timer and stop requests with it. */
-	disarm_grace_timer();
+	alarm(0);
 	stop_signals = 0;
 	devices_set_irq(devs, NULL, NULL);
-	lguest_dev_close(lguest_fd);
-	lguest_fd = -1;
 	return fate;
 }

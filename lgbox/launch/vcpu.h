@@ -14,10 +14,10 @@ void vcpu_install_signals(void);
 int vcpu_load_guest(const struct launch_opts *opts, struct guest_ram *ram,
 		    const char *cmdline, struct guest_boot *boot);
 /*
- * Loads and runs the guest until it ends; returns a LAUNCH_EXIT_* code.
- * reboot: clear RAM first (the devices must have been reset).
+ * Runs the loaded guest on lguest_fd (an open /dev/lguest) until it ends;
+ * returns a LAUNCH_EXIT_* code.  One boot per guest process.
  */
 int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct device_set *devs,
-	      const char *cmdline, const char *rundir, bool reboot);
+	      const struct guest_boot *boot, int lguest_fd);
 
 #endif /* LGBOX_LAUNCH_VCPU_H */

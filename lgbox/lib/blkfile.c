@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "blkfile.h"
+#include "../lgbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@ static bool block_device_can_discard(dev_t rdev)
 	char path[96], text[32];
 
 	for (size_t i = 0; i < sizeof(queue_dirs) / sizeof(queue_dirs[0]); i++) {
+		uint64_t max;
 		FILE *f;
 		bool ok;
 
@@ -45,8 +47,8 @@ static bool block_device_can_discard(dev_t rdev)
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		/* fgets + strtoull: fscanf would pull float scanning into lgbox. */
-		ok = fgets(text, sizeof(text), f) && strtoull(text, NULL, 10) > 0;
+		ok = fgets(text, sizeof(text), f) && lgbox_scan_uint(text, 10, UINT64_MAX, &max) &&
+		     max > 0;
 		fclose(f);
 		return ok;
 	}

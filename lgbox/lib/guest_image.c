@@ -64,10 +64,14 @@ static uint64_t pgtable_pages(uint64_t ram_size)
 	return 3 + (ram_size + (1ULL << 30) - 1) / (1ULL << 30);
 }
 
+uint64_t guest_ram_max(void)
+{
+	return ((GUEST_BOOT_PGTABLES_END - LGUEST_BOOT_PGTABLES) / PAGE_SIZE - 3) << 30;
+}
+
 int guest_boot_init(struct guest_boot *boot, void *ram, uint64_t ram_size)
 {
-	uint64_t max_ram = ((GUEST_BOOT_PGTABLES_END - LGUEST_BOOT_PGTABLES) /
-			    PAGE_SIZE - 3) << 30;
+	uint64_t max_ram = guest_ram_max();
 
 	memset(boot, 0, sizeof(*boot));
 	boot->ram = ram;

@@ -37,6 +37,8 @@ struct guest_boot {
 	char error[256];
 };
 
+/* The most guest RAM the boot page tables can map. */
+uint64_t guest_ram_max(void);
 /* Checks ram_size (2 MiB multiple, minimum, page tables fit). */
 int guest_boot_init(struct guest_boot *boot, void *ram, uint64_t ram_size);
 /* Loads a vmlinux ELF or a bzImage with an uncompressed ELF payload. */

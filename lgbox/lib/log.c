@@ -12,6 +12,7 @@
 #include "../lgbox.h"
 
 const char *lgbox_applet = "lgbox";
+const char *lgbox_context;
 
 /* errnum < 0: no strerror suffix. */
 static void vreport(int errnum, const char *fmt, va_list ap)
@@ -20,10 +21,19 @@ static void vreport(int errnum, const char *fmt, va_list ap)
 		fputs("lgbox: ", stderr);
 	else
 		fprintf(stderr, "lgbox %s: ", lgbox_applet);
+	if (lgbox_context)
+		fprintf(stderr, "%s: ", lgbox_context);
 	vfprintf(stderr, fmt, ap);
 	if (errnum >= 0)
 		fprintf(stderr, ": %s", strerror(errnum));
 	fputc('\n', stderr);
+}
+
+void lgbox_make_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+			*s = '?';
 }
 
 void lgbox_warn(const char *fmt, ...)
@@ -74,6 +84,5 @@ int lgbox_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(-1, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try 'lgbox %s --help'.\n", lgbox_applet);
 	return LGBOX_EXIT_USAGE;
 }

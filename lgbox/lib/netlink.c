@@ -16,6 +16,7 @@
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 
+#include "../lgbox.h"
 #include "netlink.h"
 
 /* Large enough for one batch of a link or route dump. */
@@ -441,13 +442,9 @@ int inet_prefix_parse(const char *text, struct inet_prefix *prefix, bool len_opt
 	max_len = prefix->family == AF_INET ? 32 : 128;
 	prefix->len = max_len;
 	if (slash) {
-		char *end;
-		unsigned long len;
+		uint64_t len;
 
-		if (slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		len = strtoul(slash + 1, &end, 10);
-		if (*end || len > max_len)
+		if (lgbox_parse_uint(slash + 1, max_len, &len) < 0)
 			return -EINVAL;
 		prefix->len = len;
 	}

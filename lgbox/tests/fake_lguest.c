@@ -82,11 +82,6 @@ int lguest_dev_irq(int fd, unsigned int irq)
 		return -1;
 	}
 	fake.irqs++;
+	fake.irq_lines |= 1ULL << irq;
 	return 0;
-}
-
-void lguest_dev_close(int fd)
-{
-	(void)fd;
-	fake.init_done = false;
 }

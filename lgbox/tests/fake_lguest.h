@@ -33,6 +33,7 @@ struct fake_lguest {
 	uint64_t mmio_answers[8];	/* data launch gave back for MMIO reads */
 	unsigned int nr_answers;
 	unsigned int irqs;
+	uint64_t irq_lines;		/* bit N: line N was raised */
 };
 
 extern struct fake_lguest fake;

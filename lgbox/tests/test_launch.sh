@@ -1,38 +1,20 @@
 #!/bin/sh
 # test_launch.sh - launch, list and stop as a user sees them, without lg.ko:
 # launch --dry-run does everything a boot does before /dev/lguest (options,
-# config file, kernel/initrd loading, devices, command-line words), so its
-# report is checked; the real vCPU loop needs lg.ko and is covered by the
-# appliance tests.  list and stop are checked against stand-in launchers
-# (sleep processes) in a private run directory.
+# config file, kernel/initrd loading, devices, command-line words) and
+# creates nothing, so its report is checked; the real vCPU loop needs lg.ko
+# and is covered by the appliance tests.  Supervision, list and stop are
+# in test_supervise.sh.
 # Needs LGBOX (the built binary) and a C compiler for the tiny guest ELF.
 
 : "${LGBOX:?LGBOX must name the lgbox binary}"
-tmp=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
-failures=0
-
-pass() { echo "PASS: test_launch.sh:$1"; }
-fail() { echo "FAIL: test_launch.sh:$1: $2"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
 # expect NAME TEXT FILE: FILE must contain TEXT
 expect() {
 	if grep -qF -- "$2" "$3"; then pass "$1"; else fail "$1" "no '$2' in: $(cat "$3")"; fi
 }
 
-# A minimal lguest guest: one loadable segment at 16 MiB and the entry note.
-cat > "$tmp/guest.c" <<'EOF'
-__asm__(".pushsection .note.lguest, \"a\"\n"
-	".balign 4\n"
-	".long 7, 8, 1\n"		/* namesz, descsz, LGUEST_ELFNOTE_ENTRY */
-	".asciz \"lguest\"\n"
-	".balign 4\n"
-	".quad 0xffffffff81000000\n"
-	".popsection\n");
-void _start(void) { for (;;); }
-EOF
-${HOSTCC:-cc} -nostdlib -static -no-pie -Wl,-Ttext-segment=0x1000000 -o "$tmp/guest.elf" "$tmp/guest.c" ||
-	{ fail build_guest "cannot build the test guest"; exit 1; }
+tiny_guest "$tmp/guest.elf"
 head -c 100000 /dev/urandom > "$tmp/initrd"
 truncate -s 1M "$tmp/disk.img"
 
@@ -85,7 +67,7 @@ expect bad_kernel_is_refused_with_reason "not an ELF file or a bzImage" "$tmp/ou
 [ $status -eq 1 ] && pass bad_kernel_exit_status || fail bad_kernel_exit_status "status $status"
 
 L --kernel "$tmp/guest.elf" --memory 2M --dry-run > "$tmp/out" 2>&1
-expect memory_too_small "too small" "$tmp/out"
+expect memory_too_small "bad value \"2M\" for --memory: guest RAM is at least 4 MiB" "$tmp/out"
 L --kernel "$tmp/guest.elf" --memory 16M --dry-run > "$tmp/out" 2>&1
 expect kernel_too_big_for_memory "kernel too big for the memory given" "$tmp/out"
 L --kernel "$tmp/guest.elf" --block "$tmp/disk.img,rw" --dry-run > "$tmp/out" 2>&1
@@ -98,7 +80,7 @@ if [ -e /dev/lguest ]; then
 else
 	L --kernel "$tmp/guest.elf" --name nomod --memory 64M > "$tmp/out" 2>&1
 	status=$?
-	expect no_module_message "lg.ko not loaded? (modprobe lg)" "$tmp/out"
+	expect no_module_message "lg.ko not loaded? (insmod lg.ko; the appliance keeps it in /lib/modules)" "$tmp/out"
 	[ $status -eq 1 ] && [ ! -e "$tmp/run/nomod" ] && pass failed_launch_cleans_run_dir ||
 		fail failed_launch_cleans_run_dir "status $status, run dir $(ls "$tmp/run" 2>&1)"
 	L --daemon --kernel "$tmp/guest.elf" --name d1 --memory 64M > "$tmp/out" 2>&1
@@ -123,46 +105,13 @@ else
 	echo "XFAIL: test_launch.sh:hello_guest_boots_and_powers_off: needs lg.ko (/dev/lguest): boot the appliance, then lgbox launch --kernel hello-guest.elf --memory 32M (make -C lgbox hello-guest builds it)"
 fi
 
-# list and stop against stand-in launchers.
-fake_guest() { # NAME STATE [ignore-term]; sets $fake_pid
-	mkdir -p "$tmp/run/$1"
-	if [ -n "$3" ]; then
-		sh -c 'trap "" TERM; exec sleep 300' >/dev/null 2>&1 &
-	else
-		sleep 300 >/dev/null 2>&1 &
-	fi
-	fake_pid=$!
-	pids="$pids $fake_pid"
-	echo $fake_pid > "$tmp/run/$1/pid"
-	echo "$2" > "$tmp/run/$1/state"
-	echo 67108864 > "$tmp/run/$1/memory"
-}
-rm -rf "$tmp/run"
-fake_guest alpha running
-p1=$fake_pid
-fake_guest beta stopping stubborn
-p2=$fake_pid
-mkdir -p "$tmp/run/stale" && echo 999999 > "$tmp/run/stale/pid"
-"$LGBOX" list --run-dir "$tmp/run" > "$tmp/out"
-if grep -qE "^alpha +$p1 +64M running +00:00:0" "$tmp/out" &&
-   grep -qE "^beta +$p2 +64M stopping" "$tmp/out" && ! grep -q stale "$tmp/out"; then
-	pass list_shows_live_guests
-else
-	fail list_shows_live_guests "$(cat "$tmp/out")"
-fi
-
-"$LGBOX" stop --run-dir "$tmp/run" alpha && ! kill -0 $p1 2>/dev/null &&
-	pass stop_sends_sigterm || fail stop_sends_sigterm "alpha still alive"
-"$LGBOX" stop --run-dir "$tmp/run" --timeout 1 beta 2> "$tmp/out"
-if ! kill -0 $p2 2>/dev/null && grep -q "did not stop within 1s; killing" "$tmp/out" &&
-   [ ! -e "$tmp/run/beta" ]; then
-	pass stop_kills_after_timeout
-else
-	fail stop_kills_after_timeout "$(cat "$tmp/out")"
-fi
-"$LGBOX" stop --run-dir "$tmp/run" nosuch 2> "$tmp/out"
+# --dry-run changes nothing: an overlay named is not created.
+L --dry-run --kernel "$tmp/guest.elf" --block "$tmp/disk.img,overlay=$tmp/disk.ovl" > "$tmp/out" 2>&1
 status=$?
-[ $status -eq 1 ] && grep -q "no running guest nosuch" "$tmp/out" &&
-	pass stop_unknown_guest || fail stop_unknown_guest "status $status"
+if [ $status -eq 0 ] && [ ! -e "$tmp/disk.ovl" ] && grep -q "overlay $tmp/disk.ovl does not exist yet" "$tmp/out"; then
+	pass dry_run_creates_no_overlay
+else
+	fail dry_run_creates_no_overlay "status $status, overlay $(ls "$tmp/disk.ovl" 2>&1): $(cat "$tmp/out")"
+fi
 
 [ $failures -eq 0 ]

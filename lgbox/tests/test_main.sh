@@ -5,12 +5,7 @@
 # Needs LGBOX (the built binary) in the environment.
 
 : "${LGBOX:?LGBOX must name the lgbox binary}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-pass() { echo "PASS: test_main.sh:$1"; }
-fail() { echo "FAIL: test_main.sh:$1: $2"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
 
 applets=$("$LGBOX" --list)
 if [ -n "$applets" ] && [ "$applets" = "$(echo "$applets" | sort)" ]; then

@@ -165,7 +165,7 @@ int main(void)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("sysfs", "/sys", "sysfs", 0, NULL) < 0 || guest_ram_map(&ram, 8 << 20) < 0)
 		return 1;
-	dev = host_net_create(&opt, &ram.mem);
+	dev = host_net_create(&opt, "guest", &ram.mem, false);
 	if (!dev || add_address("10.9.9.1/24") < 0) {
 		printf("FAIL: test_net_tap.c:setup: cannot create and address tap " TAP "\n");
 		return 1;

@@ -445,10 +445,31 @@ static void blk_overlay_of_another_size_is_refused(void)
 	fd = mkstemp(overlay_path);
 	CHECK(ftruncate(fd, 4096) == 0);
 	close(fd);
-	CHECK_EQ(blk_disk_open(&disk, image_path, false, overlay_path, &what), -EINVAL);
+	CHECK_EQ(blk_disk_open(&disk, image_path, false, overlay_path, &what), BLK_E_OVERLAY_SIZE);
 	CHECK(what == overlay_path);
+	CHECK(strstr(blk_disk_strerror(BLK_E_OVERLAY_SIZE), "belongs to another image"));
 	unlink(image_path);
 	unlink(overlay_path);
+}
+
+/* A disk is whole sectors: an empty image or a partial last sector is refused. */
+static void blk_image_must_be_whole_sectors(void)
+{
+	struct blk_disk disk;
+	const char *what;
+
+	make_image(0);
+	CHECK_EQ(blk_disk_open(&disk, image_path, false, NULL, &what), BLK_E_EMPTY);
+	CHECK(strstr(blk_disk_strerror(BLK_E_EMPTY), "empty"));
+	unlink(image_path);
+	make_image(1000);
+	CHECK_EQ(blk_disk_open(&disk, image_path, false, NULL, &what), BLK_E_PARTIAL_SECTOR);
+	CHECK(strstr(blk_disk_strerror(BLK_E_PARTIAL_SECTOR), "multiple of 512"));
+	unlink(image_path);
+	make_image(1024);
+	CHECK_EQ(blk_disk_open(&disk, image_path, false, NULL, &what), 0);
+	blk_disk_close(&disk);
+	unlink(image_path);
 }
 
 /* --- net ------------------------------------------------------------------ */
@@ -510,6 +531,7 @@ int main(void)
 	TEST_RUN(blk_read_only_refuses_writes);
 	TEST_RUN(blk_overlay_keeps_image_untouched);
 	TEST_RUN(blk_overlay_of_another_size_is_refused);
+	TEST_RUN(blk_image_must_be_whole_sectors);
 	TEST_RUN(net_transmits_and_receives);
 	free(g.ram);
 	return test_summary();

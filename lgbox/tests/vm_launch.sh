@@ -65,9 +65,9 @@ sleep 2; kill -TERM $!; wait $!
 echo "R sigterm status=$? stopped=$(grep -c 'did not power off; stopping it' /tmp/fg.out)"
 lgbox launch --daemon --kernel /halt.elf --memory 32M --name bg --stop-grace 1 --pidfile /tmp/bg.pid
 echo "R daemon status=$? state=$(cat /run/lguest/bg/state)"
-echo "R list $(lgbox list | grep -c '^bg .* 32M running')"
+echo "R list $(lgbox list | grep -c '^bg  *running .* 32M ')"
 echo "R attach $(lgbox console-attach --drain 1 bg < /dev/null 2>/dev/null | grep -c halted)"
-pid=$(cat /tmp/bg.pid)
+pid=$(cat /run/lguest/bg/guest-pid)	# the guest process maps the guest's RAM
 echo "R memory pss=$(awk '/^Pss:/ { print $2 }' /proc/$pid/smaps_rollup) ram=$(awk '/lguest-ram/ { r = 1; next } /^[0-9a-f]+-/ { r = 0 } r && /^Pss:/ { s += $2 } END { print s + 0 }' /proc/$pid/smaps)"
 lgbox stop --timeout 10 bg
 echo "R stop status=$? left=$(lgbox list | grep -c '^bg ')"

@@ -97,7 +97,7 @@ static int open_overlay(struct blk_disk *disk, const char *path)
 		goto fail;
 	if (st.st_size != 0 && (uint64_t)st.st_size != disk->image.size) {
 		close(fd);
-		return -EINVAL;	/* belongs to another image */
+		return BLK_E_OVERLAY_SIZE;
 	}
 	close(fd);
 	ret = blkfile_open(&disk->overlay, path, false);
@@ -108,6 +108,48 @@ fail:
 	ret = -errno;
 	if (fd >= 0)
 		close(fd);
+	return ret;
+}
+
+/* A disk is a whole number of sectors, and at least one. */
+static int check_image_size(const struct blk_disk *disk)
+{
+	if (disk->image.size == 0)
+		return BLK_E_EMPTY;
+	return disk->image.size % 512 ? BLK_E_PARTIAL_SECTOR : 0;
+}
+
+const char *blk_disk_strerror(int err)
+{
+	switch (err) {
+	case BLK_E_EMPTY:
+		return "the image is empty (0 bytes)";
+	case BLK_E_PARTIAL_SECTOR:
+		return "the image's size is not a multiple of 512 bytes (a disk has whole sectors)";
+	case BLK_E_OVERLAY_SIZE:
+		return "the overlay has another size than the image: it belongs to another image";
+	default:
+		return strerror(-err);
+	}
+}
+
+int blk_disk_check(const char *path, bool read_only, const char *overlay_path,
+		   const char **what)
+{
+	struct blk_disk disk;
+	struct stat st;
+	int ret;
+
+	ret = blk_disk_open(&disk, path, true, NULL, what);
+	if (ret == 0 && !read_only && !overlay_path && access(path, W_OK) < 0)
+		ret = -errno;
+	if (ret == 0 && overlay_path && stat(overlay_path, &st) == 0 &&
+	    (uint64_t)st.st_size != disk.image.size) {
+		*what = overlay_path;
+		ret = BLK_E_OVERLAY_SIZE;
+	}
+	if (disk.image.fd >= 0)
+		blk_disk_close(&disk);
 	return ret;
 }
 
@@ -125,6 +167,11 @@ int blk_disk_open(struct blk_disk *disk, const char *path, bool read_only,
 	ret = blkfile_open(&disk->image, path, read_only || overlay_path);
 	if (ret < 0)
 		return ret;
+	ret = check_image_size(disk);
+	if (ret < 0) {
+		blk_disk_close(disk);
+		return ret;
+	}
 	base = strrchr(path, '/');
 	strncpy(disk->serial, base ? base + 1 : path, VIRTIO_BLK_ID_BYTES);
 	if (overlay_path) {

@@ -31,9 +31,22 @@ struct blk_disk {
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 };
 
-/* 0 or -errno; *what names the file that failed (image or overlay). */
+/* blk_disk_open()'s own errors, besides -errno. */
+#define BLK_E_EMPTY		(-4096 - 1)	/* a 0-byte image */
+#define BLK_E_PARTIAL_SECTOR	(-4096 - 2)	/* a size that is not a multiple of 512 */
+#define BLK_E_OVERLAY_SIZE	(-4096 - 3)	/* overlay and image sizes differ */
+
+/*
+ * 0 or one of the errors above or -errno; *what names the file that failed
+ * (image or overlay).  A missing overlay is created.
+ */
 int blk_disk_open(struct blk_disk *disk, const char *path, bool read_only,
 		  const char *overlay_path, const char **what);
+/* What blk_disk_open() would say, without creating or changing anything. */
+int blk_disk_check(const char *path, bool read_only, const char *overlay_path,
+		   const char **what);
+/* Words for blk_disk_open()'s error. */
+const char *blk_disk_strerror(int err);
 void blk_disk_close(struct blk_disk *disk);
 uint64_t blk_disk_size(const struct blk_disk *disk);
 bool blk_disk_can_discard(const struct blk_disk *disk);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mmio.h"
 
@@ -38,9 +39,29 @@ struct virtio_dev *virtio_blk_create(const struct guest_mem *mem, struct blk_dis
 				     const char *serial);
 
 /*
+ * Where a net device's frames go.  Both calls carry a 12-byte vnet header
+ * before the frame and return the bytes moved, header included, or -1
+ * (errno EAGAIN: nothing to receive now).  rx_ready, if set, is called when
+ * the guest has given new receive buffers.
+ */
+struct iovec;
+struct net_backend {
+	ssize_t (*send)(void *ctx, const struct iovec *iov, unsigned int n);
+	ssize_t (*receive)(void *ctx, const struct iovec *iov, unsigned int n);
+	void (*rx_ready)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * net over a backend.  rx is driven by virtio_net_receive() when the
+ * backend has frames; virtio_net_rx_wanted() says whether the guest has
+ * buffers for them.
+ */
+struct virtio_dev *virtio_net_create_backend(const struct guest_mem *mem,
+					     const struct net_backend *be, const uint8_t mac[6]);
+/*
  * net over an open tap fd (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, vnet header
- * size 12 set).  rx is driven by virtio_net_rx_ready() when the fd is
- * readable; virtio_net_rx_wanted() says whether the guest has buffers.
+ * size 12 set); rx_ready (or NULL) as in struct net_backend.
  */
 struct virtio_dev *virtio_net_create(const struct guest_mem *mem, int tap_fd,
 				     const uint8_t mac[6], void (*rx_ready)(void));

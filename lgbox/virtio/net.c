@@ -1,10 +1,11 @@
 /*
- * net.c - virtio-net over a tap device opened with IFF_VNET_HDR and a
- * 12-byte vnet header, the size of virtio 1.x's struct virtio_net_hdr, so
- * packets move between guest buffers and the tap with one readv/writev
- * and no copy.  No offloads are offered; the guest's transmit header is
- * replaced by a zeroed one so it cannot ask the host kernel for GSO or
- * checksum work that was never negotiated.
+ * net.c - virtio-net over a backend that sends and receives frames behind
+ * a 12-byte vnet header, the size of virtio 1.x's struct virtio_net_hdr:
+ * a tap device opened with IFF_VNET_HDR (here: packets move between guest
+ * buffers and the tap with one readv/writev and no copy), or launch's
+ * shared-memory network (launch/sharenet.c).  No offloads are offered; the
+ * guest's transmit header is replaced by a zeroed one so it cannot ask the
+ * host kernel for GSO or checksum work that was never negotiated.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,9 @@
 
 struct vnet {
 	struct virtio_dev dev;
-	int tap_fd;
-	void (*rx_ready)(void);
+	struct net_backend be;
+	int tap_fd;			/* the tap backend's */
+	void (*tap_rx_ready)(void);
 	uint8_t config[8];	/* mac, status */
 	uint64_t tx_dropped;
 	struct vq_chain chain;
@@ -42,7 +44,7 @@ static void transmit(struct vnet *n)
 					  n->chain.out_len - VNET_HDR_SIZE, n->iov + 1,
 					  VQ_MAX_SEGMENTS);
 			/* A full tap queue drops the packet, as a real wire would. */
-			if (writev(n->tap_fd, n->iov, parts + 1) < 0)
+			if (n->be.send(n->be.ctx, n->iov, parts + 1) < 0)
 				n->tx_dropped++;
 		}
 		vq_push(vq, n->chain.head, 0);
@@ -68,7 +70,7 @@ void virtio_net_receive(struct virtio_dev *dev)
 			got = 1;
 			continue;
 		}
-		len = readv(n->tap_fd, n->chain.iov + n->chain.n_out, n->chain.n_in);
+		len = n->be.receive(n->be.ctx, n->chain.iov + n->chain.n_out, n->chain.n_in);
 		if (len < VNET_HDR_SIZE) {
 			vq_unpop(vq);
 			break;
@@ -102,8 +104,8 @@ static void net_notify(struct virtio_dev *dev, unsigned int q)
 
 	if (q == TX_QUEUE)
 		transmit(n);
-	else if (n->rx_ready)
-		n->rx_ready();	/* new rx buffers: let the I/O thread read again */
+	else if (n->be.rx_ready)
+		n->be.rx_ready(n->be.ctx);	/* new rx buffers: receive again */
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -114,19 +116,52 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_notify = net_notify,
 };
 
-struct virtio_dev *virtio_net_create(const struct guest_mem *mem, int tap_fd,
-				     const uint8_t mac[6], void (*rx_ready)(void))
+struct virtio_dev *virtio_net_create_backend(const struct guest_mem *mem,
+					     const struct net_backend *be, const uint8_t mac[6])
 {
 	struct vnet *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return NULL;
 	virtio_dev_init(&n->dev, &net_ops, n, mem);
-	n->tap_fd = tap_fd;
-	n->rx_ready = rx_ready;
+	n->be = *be;
 	memcpy(n->config, mac, 6);
 	n->dev.config = n->config;
 	n->dev.config_len = sizeof(n->config);
 	n->dev.features = 1ULL << VIRTIO_NET_F_MAC;
 	return &n->dev;
+}
+
+static ssize_t tap_send(void *ctx, const struct iovec *iov, unsigned int n)
+{
+	return writev(((struct vnet *)ctx)->tap_fd, iov, n);
+}
+
+static ssize_t tap_receive(void *ctx, const struct iovec *iov, unsigned int n)
+{
+	return readv(((struct vnet *)ctx)->tap_fd, iov, n);
+}
+
+static void tap_rx_ready(void *ctx)
+{
+	struct vnet *n = ctx;
+
+	if (n->tap_rx_ready)
+		n->tap_rx_ready();
+}
+
+struct virtio_dev *virtio_net_create(const struct guest_mem *mem, int tap_fd,
+				     const uint8_t mac[6], void (*rx_ready)(void))
+{
+	struct net_backend be = { tap_send, tap_receive, tap_rx_ready, NULL };
+	struct virtio_dev *dev = virtio_net_create_backend(mem, &be, mac);
+	struct vnet *n;
+
+	if (!dev)
+		return NULL;
+	n = dev->priv;
+	n->be.ctx = n;
+	n->tap_fd = tap_fd;
+	n->tap_rx_ready = rx_ready;
+	return dev;
 }

@@ -15,22 +15,36 @@ It starts the board's own run script (board/NAME/run, the one "make run" uses) w
 settings of $O/.config, so tests boot exactly what a user boots. qemu_args are appended to
 QEMU's command line, where a later option wins: qemu_args=["-cpu", "qemu64"] tests a plainer
 CPU than the default -cpu max. The board's fixed guests stay off (lgbox.guests=none) unless
-fixed_guests=True. Only the standard library
-is used. Command line: python3 tests/lib/appliance.py [--cmdline WORD]... COMMAND
+fixed_guests=True. The box's disk (LGBOX_DISK of the run scripts: the data disk of the QEMU
+boards, the whole boot disk of pc-x86_64-efi) is by default a fresh copy of the build's
+$O/images/disk.img, removed afterwards; disk=PATH boots PATH instead (to boot the same disk
+twice), disk=None boots without one. Only the standard library is used.
+Command line: python3 tests/lib/appliance.py [--cmdline WORD]... COMMAND
 prints the command's output and exits with its status.
 """
 
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BANNER = re.compile(rb"lgbox appliance ready")
 TEST_END = re.compile(rb"lgbox-test-end status=(\d+)")
+# the one board whose kernel command line the run script passes; the others have it in
+# their images
+DIRECT_KERNEL_BOARD = "qemu-x86_64"
+FRESH = "fresh"
+
+
+def copy_disk(image, path):
+    """A copy of the disk image IMAGE at PATH that stays sparse, as the build made it."""
+    subprocess.run(["cp", "--sparse=always", image, path], check=True)
 
 
 class ApplianceError(Exception):
@@ -55,17 +69,19 @@ class Appliance:
     """One QEMU run of the appliance with its serial console on a pipe."""
 
     def __init__(self, out=None, board=None, cmdline=(), qemu_args=(), boot_timeout=180,
-                 wait_banner=True, log_path=None, fixed_guests=False):
+                 wait_banner=True, log_path=None, fixed_guests=False, disk=FRESH):
         self.out = os.path.abspath(out or os.environ.get("O") or os.path.join(TOP, "output"))
         config = read_config(os.path.join(self.out, ".config"))
-        self.board = board or config.get("CONFIG_BOARD_NAME", "qemu-x86_64")
-        self.uboot = self.board.endswith("-uboot")
-        if self.uboot and cmdline:
-            raise ValueError("the U-Boot board bakes its command line into boot.scr.uimg; "
-                             "extra cmdline words need the qemu-x86_64 board")
-        if not fixed_guests and not self.uboot:
+        self.board = board or config.get("CONFIG_BOARD_NAME", DIRECT_KERNEL_BOARD)
+        direct_kernel = self.board == DIRECT_KERNEL_BOARD
+        if cmdline and not direct_kernel:
+            raise ValueError(f"board {self.board} has its kernel command line in its images; "
+                             f"extra cmdline words need the {DIRECT_KERNEL_BOARD} board")
+        if not fixed_guests and direct_kernel:
             # a test of something else should not share the machine with booting guests
             cmdline = [*cmdline, "lgbox.guests=none"]
+        self.disk = disk
+        self.disk_dir = None        # holds the fresh copy of the disk, if one is made
         self.env = dict(os.environ,
                         LGBOX_IMAGES=os.path.join(self.out, "images"),
                         LGBOX_MEMORY=config.get("CONFIG_BOARD_MEMORY_MB", "512"),
@@ -94,6 +110,13 @@ class Appliance:
         return False
 
     def start(self):
+        image = os.path.join(self.out, "images", "disk.img")
+        if self.disk == FRESH and os.path.exists(image):
+            self.disk_dir = tempfile.mkdtemp(prefix="lgbox-disk.")
+            self.env["LGBOX_DISK"] = os.path.join(self.disk_dir, "disk.img")
+            copy_disk(image, self.env["LGBOX_DISK"])
+        elif self.disk != FRESH:
+            self.env["LGBOX_DISK"] = self.disk or ""
         self.qemu = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read_console, daemon=True).start()
@@ -118,6 +141,23 @@ class Appliance:
                 self.qemu.wait()
             self._save_log()
             self.qemu = None
+            if self.disk_dir:
+                shutil.rmtree(self.disk_dir, ignore_errors=True)
+
+    def power_cut(self):
+        """Kill QEMU at once, as a power cut would (nothing is synced or unmounted)."""
+        self.qemu.kill()
+        self.qemu.wait()
+
+    def shut_down(self, command="reboot", timeout=120):
+        """Run COMMAND (reboot or poweroff: init's orderly way down, which stops the guests
+        and unmounts the data partition); whether QEMU ended within TIMEOUT seconds."""
+        self.send(command)
+        try:
+            self.qemu.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
 
     def _read_console(self):
         while True:

@@ -26,7 +26,7 @@
 #include <linux/ioctl.h>
 #endif
 
-#define LGUEST_ABI_VERSION	1
+#define LGUEST_ABI_VERSION	2
 #define LGUEST_DEVICE_PATH	"/dev/lguest"
 
 /*
@@ -207,7 +207,8 @@ struct lguest_run {
 #define LHCALL_HALT		11	/* (): enable irqs and wait for one */
 #define LHCALL_NOTIFY		12	/* (value): LGUEST_EXIT_NOTIFY */
 #define LHCALL_SET_SEGMENT_BASE	13	/* (which, base) */
-#define LHCALL_NR		14
+#define LHCALL_SET_DEBUGREG	14	/* (regno, value): DR0-3 or DR7 */
+#define LHCALL_NR		15
 
 /* LHCALL_FLUSH_TLB flags: 0 drops every translation. */
 #define LGUEST_FLUSH_KEEP_GLOBAL	1	/* all but global ones (a CR3 reload) */
@@ -226,6 +227,15 @@ struct lguest_run {
  */
 #define LGUEST_TRAP_SYSCALL		256
 #define LGUEST_TRAP_KEEP_IRQS		0x1
+
+/*
+ * LHCALL_SET_DEBUGREG: the guest's hardware breakpoints.  regno 0-3 sets
+ * a breakpoint address (canonical, outside the hypervisor hole), regno 7
+ * the control register: L0-3/G0-3, LE/GE and the R/W and LEN fields, with
+ * no I/O breakpoints (R/W = 10b) and no general detect.  Anything else
+ * kills the guest.  The breakpoints are armed only while the guest runs;
+ * a #DB finds DR6 (as the CPU wrote it) in lguest_shared.dr6.
+ */
 
 /* LHCALL_SET_SEGMENT_BASE: which base. */
 #define LGUEST_SEG_FS			0	/* fs base (user and kernel) */
@@ -267,14 +277,24 @@ struct lguest_iret_frame {
 
 /*
  * Privileged instructions.  At CPL 3 they all raise #GP, which reaches the
- * guest kernel's handler as on native hardware, with two exceptions made in
- * guest-kernel mode only, for code paths that pv_ops do not cover:
+ * guest kernel's handler as on native hardware, with these exceptions made
+ * in guest-kernel mode only, for code paths that pv_ops do not cover:
  *
  *  - reading a control register (mov %crN, %reg) returns cr0 = PE|MP|ET|NE|
  *    WP|AM|PG, cr2 = lguest_shared.cr2, cr3 = the last LHCALL_LOAD_CR3 (or
  *    initial_cr3), cr4 = PAE|OSFXSR|OSXMMEXCPT;
  *  - port I/O with IN/OUT finds no device: reads return all ones, writes are
- *    dropped (as on a machine without those ports).
+ *    dropped (as on a machine without those ports);
+ *  - CLI and STI clear and set the virtual IF (lguest_shared.irq_enabled);
+ *  - XSETBV of XCR0 sets the guest's XSAVE features: any valid combination
+ *    of x87, SSE, AVX, AVX-512 and PKRU that the host has (CPUID leaf 0xd
+ *    tells which); others raise #GP.  Guest user code sees the guest's XCR0
+ *    with XGETBV;
+ *  - RDMSR of the microcode revision (0x8b) reads 0; WRMSR of it is dropped.
+ *
+ * The CPU the guest runs on has the host's user features, with those that
+ * CR4 controls and a guest cannot have switched off: WRPKRU/RDPKRU and
+ * RD/WRFSBASE raise #UD, as on a CPU without them.
  */
 
 /*
@@ -321,6 +341,11 @@ struct lguest_shared {
 	 */
 	__s64 wallclock_ns;
 	__u64 wallclock_tsc;
+	/*
+	 * DR6 as the CPU left it at the last #DB delivered (the guest may
+	 * write it back, as a native kernel clears DR6).
+	 */
+	__u64 dr6;
 };
 #endif /* !__ASSEMBLY__ */
 

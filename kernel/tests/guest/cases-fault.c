@@ -79,7 +79,7 @@ static const struct {
 	const char *insn;
 	int (*probe)(void);
 } privileged[] = {
-	{ "cli", probe_cli }, { "sti", probe_sti }, { "hlt", probe_hlt },
+	{ "hlt", probe_hlt },
 	{ "mov to cr3", probe_mov_cr3 }, { "mov to cr0", probe_mov_cr0 },
 	{ "mov to cr4", probe_mov_cr4 }, { "wrmsr LSTAR", probe_wrmsr },
 	{ "rdmsr LSTAR", probe_rdmsr }, { "lgdt", probe_lgdt }, { "lidt", probe_lidt },
@@ -109,7 +109,8 @@ TEST_CASE("privileged-insns", case_privileged_insns, 0);
 /*
  * What <linux/lguest.h> has lg.ko emulate in guest-kernel mode: control
  * register reads give the values the guest runs under, port input finds
- * no device (all ones) and port output is dropped.
+ * no device (all ones), port output is dropped, cli and sti flip the
+ * virtual IF.
  */
 static void case_emulated_insns(void)
 {
@@ -141,6 +142,14 @@ static void case_emulated_insns(void)
 	      "mov from cr2 after a fault at %lx gave %lx", UNMAPPED_LOW, value);
 	CHECK(probe_out() == 0, "out raised vector %lu error %lx", last_fault.vector,
 	      last_fault.error);
+	shared.irq_enabled = LGUEST_IF_FLAG;
+	CHECK(probe_cli() == 0 && shared.irq_enabled == 0,
+	      "cli: fault %u, the virtual IF is %lx afterwards, expected 0", last_fault.count,
+	      (u64)shared.irq_enabled);
+	CHECK(probe_sti() == 0 && shared.irq_enabled == LGUEST_IF_FLAG,
+	      "sti: fault %u, the virtual IF is %lx afterwards, expected %x", last_fault.count,
+	      (u64)shared.irq_enabled, LGUEST_IF_FLAG);
+	shared.irq_enabled = 0;
 }
 TEST_CASE("emulated-insns", case_emulated_insns, 0);
 

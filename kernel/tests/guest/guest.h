@@ -165,7 +165,7 @@ extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
 	user_in_insn[], user_hcall[], user_hostile_read[], user_hostile_ud[],
 	user_hostile_gp[], user_hostile_int3[], user_hostile_syscall[],
-	user_hostile_spin[];
+	user_hostile_spin[], user_movss_syscall[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */

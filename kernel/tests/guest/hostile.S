@@ -68,7 +68,7 @@ FLAGS_ACROSS_BEGIN flags_across_ud
 FLAGS_ACROSS_END
 
 FLAGS_ACROSS_BEGIN flags_across_gp
-	cli
+	hlt
 FLAGS_ACROSS_END
 
 /* int3 is a trap: it resumes after itself, where the extable entry is. */

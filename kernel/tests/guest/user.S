@@ -145,4 +145,16 @@ USER_HOSTILE user_hostile_spin
 1:	pause
 	jmp 1b
 
+/*
+ * A MOV to %ss from (%rdi), where the kernel side armed a watchpoint,
+ * then at once the exit SYSCALL: the debug trap the read owes is held
+ * back past the SYSCALL and lands on the hypervisor's first instruction
+ * (CVE-2018-8897).
+ */
+GLOBAL_FUNC user_movss_syscall
+	mov $USER_SYS_EXIT, %eax
+	mov (%rdi), %ss
+	syscall
+	ud2
+
 	.balign 4096
