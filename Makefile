@@ -57,7 +57,7 @@ DEFCONFIGS := $(sort $(patsubst board/%/defconfig,%_defconfig,$(wildcard board/*
 
 # Goals that work without a .config (or make one); any other goal reads $(CONFIG) first.
 NO_CONFIG_GOALS := menuconfig %_defconfig savedefconfig olddefconfig list-defconfigs help \
-	clean distclean packages packages-% test-fresh
+	clean distclean packages packages-% test-fresh debian-disk
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 # Included, so make brings it up to date (and restarts) before anything else.
 -include $(CONFIG)
@@ -387,6 +387,8 @@ $(WORKLOAD_BIN): bench/workload.c | packages
 # Root filesystems and images
 
 HOST_INITRAMFS := $(IMAGES)/host-initramfs.cpio$(COMPRESSION_EXT)
+# the battery of real programs that tests/debian-guest.py runs on the Debian disk
+DEBIAN_BATTERY := $(TOPDIR)/tests/debian
 GUEST_INITRAMFS := $(IMAGES)/guest-initramfs.cpio.gz
 FIXED_GUEST_CONFS := $(foreach g,$(FIXED_GUESTS),$(GUEST_CONFIG_DIR)/$(g).conf)
 # the bridge and disk images the fixed guests use, when the config directory has them
@@ -395,7 +397,7 @@ FIXED_GUEST_FILES := $(FIXED_GUEST_CONFS) $(if $(FIXED_GUESTS),$(wildcard $(GUES
 overlay_files = $(if $(1),$(shell find $(1) -type f 2>/dev/null))
 ROOTFS_ENV = BUSYBOX_SRC=$(BUSYBOX_SRC) E2FSPROGS_BINS='$(E2FSPROGS_BINS)' \
 	LGBOX_BIN=$(LGBOX_BIN) LG_KO=$(LG_KO) LG_TESTS_DIR=$(LG_TESTS_DIR) \
-	WORKLOAD_BIN=$(WORKLOAD_BIN) \
+	WORKLOAD_BIN=$(WORKLOAD_BIN) DEBIAN_BATTERY=$(DEBIAN_BATTERY) \
 	GUEST_KERNEL=$(IMAGES)/bzImage GUEST_INITRAMFS=$(GUEST_INITRAMFS) \
 	FIXED_GUEST_FILES='$(FIXED_GUEST_FILES)'
 
@@ -415,7 +417,7 @@ $(STAMPS)/rootfs-guest: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) \
 
 $(STAMPS)/rootfs-host: $(STAMPS)/busybox $(STAMPS)/e2fsprogs $(WORKLOAD_BIN) $(LGBOX_BIN) $(LG_KO) \
 		$(LG_TESTS_STAMP) $(GUEST_INITRAMFS) $(IMAGES)/bzImage $(BUILD)/rootfs-host.settings \
-		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS)) | $(CONFIG)
+		$(FIXED_GUEST_FILES) $(call overlay_files,$(HOST_OVERLAYS) $(DEBIAN_BATTERY)) | $(CONFIG)
 	$(call step,ROOTFS,host: busybox + e2fsprogs + lgbox + lg.ko + guest images \
 		+ $(HOST_OVERLAYS))
 	$(Q)$(ROOTFS_ENV) $(SUPPORT)/stage-rootfs.sh host $(BUILD)/rootfs-host $(HOST_OVERLAYS)
@@ -486,13 +488,20 @@ run: all packages-run
 	$(call step,RUN,$(BOARD_DIR)/run (serial console here; Ctrl-A x quits QEMU))
 	$(Q)$(RUN_ENV) $(BOARD_DIR)/run
 
+# The Debian root disk that tests/debian-guest.py and bench/debian-guest.py give to guests,
+# built once into the download cache (support/debian-disk.sh: a new one when its recipe
+# changes)
+.PHONY: debian-disk
+debian-disk: packages-disk
+	$(Q)$(SUPPORT)/debian-disk.sh build $(DL)
+
 # unit and system tests both run even when the other fails; either failing fails the target
-test: all packages-test
+test: all packages-test debian-disk
 	$(Q)status=0; \
 	if [ -f lgbox/Makefile ]; then \
 		$(MAKE) --no-print-directory -C lgbox test || status=1; \
 	else $(call skip,lgbox unit tests (lgbox/Makefile does not exist yet)); fi; \
-	O=$(O) tests/run || status=1; \
+	O=$(O) DL=$(DL) tests/run || status=1; \
 	[ $$status = 0 ] || echo "lgbox build: make test: some tests failed (FAIL lines above)" >&2; \
 	exit $$status
 
@@ -506,10 +515,10 @@ test-fresh: packages-fresh
 # Benchmarks print figures (ratios against native, measured in the same run); they
 # assert nothing.  Each bench/*.sh and bench/*.py says what it measures.
 .PHONY: bench
-bench: all packages-bench
+bench: all packages-bench debian-disk
 	$(Q)for b in bench/*.sh bench/*.py; do \
 		printf '  %-8s %s\n' BENCH "$$b"; \
-		O=$(O) $$b || echo "lgbox build: $$b failed" >&2; \
+		O=$(O) DL=$(DL) $$b || echo "lgbox build: $$b failed" >&2; \
 	done
 
 .PHONY: clean distclean
@@ -540,7 +549,7 @@ help:
 	@echo '  images              same as all: kernel, initramfs images, disk.img (the GPT disk'
 	@echo '                      of IMAGE_DISK_LAYOUT), FIT image'
 	@echo '  packages            install missing Debian packages of the build, check pins'
-	@echo '  packages-GROUP      the same for GROUP run, test, bench or fresh'
+	@echo '  packages-GROUP      the same for GROUP run, test, bench, disk or fresh'
 	@echo
 	@echo 'Using:'
 	@echo '  run                 build if needed and boot the appliance in QEMU (Ctrl-A x quits;'
@@ -549,6 +558,7 @@ help:
 	@echo '  test-fresh          make test and make run in a clean Debian root (mmdebstrap)'
 	@echo '                      from a clone of FRESH_REV (default HEAD); as root'
 	@echo '  bench               build, run the benchmarks in bench/ (figures, no assertions)'
+	@echo '  debian-disk         the Debian root disk for guests into $$(DL) (mmdebstrap, cached)'
 	@echo '  clean               remove build trees and images, keep .config'
 	@echo '  distclean           remove the whole output directory'
 	@echo '  help                this text'

@@ -33,13 +33,14 @@ import calendar
 from functools import partial
 import os
 import re
-import subprocess
 import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
+from figures import FAILED, NOT_RUN, build, figure, print_table, shown  # noqa: E402
 from guestconsole import GUEST_CONFIG, in_guest, start_guest  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
@@ -60,12 +61,6 @@ WORKLOADS = (
     ("gzip", "gzip 4", "4 MiB, once", 1),
 )
 WORKLOAD_TIMEOUT = 300
-
-
-def figure(name, output):
-    """(value, unit) of the NAME line in a workload's output, or None."""
-    match = re.search(rf"^{re.escape(name)} ([0-9.]+) (\S+)$", output or "", re.M)
-    return (float(match.group(1)), match.group(2)) if match else None
 
 
 def init_time(dmesg):
@@ -123,7 +118,6 @@ def launch_guest(box):
     return ready - begin if begin and ready else None
 
 
-FAILED, NOT_RUN = "FAILED", "not run"
 # /proc/lguest counters shown per round, with their column titles
 COUNTERS = (("entries", "entries"), ("exit_hypercall", "hcalls"),
             ("exit_user_syscall", "user-sc"), ("exit_shadow_fill", "fills"),
@@ -181,36 +175,12 @@ def guest_figures(box):
     return figures, counts, launch_ready, ""
 
 
-def build():
-    """Which tree and when the images were built, for telling runs apart."""
-    try:
-        commit = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    built = os.path.getmtime(os.path.join(OUT, "images", "host-initramfs.cpio.gz"))
-    return f"tree {commit}, images built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(built))}"
-
-
-def shown(value):
-    if isinstance(value, str):
-        return value
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-
-
-def print_table(native, guest, launch_ready):
+def report(native, guest, launch_ready):
     rounds = {name: text for name, _, text, _ in WORKLOADS}
     rounds["boot-to-init"] = "1 boot"
-    print(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG "
-          f"({build()})")
-    print(f"{'figure':<17} {'rounds':<17} {'unit':<14} {'native':>10} {'guest':>10} "
-          f"{'guest/native':>12}")
-    for name in rounds:
-        (n, unit), (g, guest_unit) = native[name], guest[name]
-        both = not isinstance(n, str) and not isinstance(g, str) and n > 0
-        ratio = f"{g / n:.1f}x" if both else "-"
-        print(f"{name:<17} {rounds[name]:<17} {unit if unit != '-' else guest_unit:<14} "
-              f"{shown(n):>10} {shown(g):>10} {ratio:>12}")
+    print_table(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG "
+                f"({build(OUT)})",
+                [(name, rounds[name], native[name], guest[name]) for name in rounds])
     print(f"{'launch-to-ready':<17} {'1 boot':<17} {'s':<14} {'-':>10} "
           f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
 
@@ -242,7 +212,7 @@ def main():
     except ApplianceError as err:
         print(f"bench/guest-native.py: the appliance failed: {err}", file=sys.stderr)
         return 1
-    print_table(native, guest, launch_ready)
+    report(native, guest, launch_ready)
     print_counters(counts)
     if oops.strip():
         print(f"host kernel log has warnings:\n{oops}")

@@ -18,8 +18,9 @@ debian_src_line="deb-src http://deb.debian.org/debian bookworm main"
 
 # Everything the build, the tests and the benchmarks run, by Debian package name, in the
 # groups a make target asks for: build (every target), run (make run), test (make test),
-# bench (make bench) and fresh (make test-fresh).  A program a step runs that is in no group
-# is a bug that only shows on a fresh machine: make test-fresh finds it.
+# bench (make bench), disk (make debian-disk) and fresh (make test-fresh).  A program a
+# step runs that is in no group is a bug that only shows on a fresh machine: make
+# test-fresh finds it.
 # genimage, dosfstools and mtools: the GPT disk images (support/mkdisk.sh); systemd-boot-efi:
 # the EFI boot manager of the pc-x86_64-efi board
 packages_build="make gcc libc6-dev bc bison flex libelf-dev perl patch cpio gzip xz-utils
@@ -31,11 +32,14 @@ packages_run="qemu-system-x86 u-boot-qemu ovmf"
 # procps: pgrep, qemu-utils and libnbd-bin: qemu-img/qemu-io and nbdinfo/nbdcopy against
 # block-export, busybox-static: the VM initramfs of the vhost-user test, bochs and the
 # rest: the appliance under Bochs (tests/lib/bochs.py), fdisk and e2fsprogs: sfdisk reads
-# the disk images' partition tables, debugfs breaks a file system (tests/datapart.py)
+# the disk images' partition tables, debugfs breaks a file system (tests/datapart.py).
+# disk, which tests and benchmarks include: the Debian root disk they give guests
+# (support/debian-disk.sh)
+packages_disk="mmdebstrap e2fsprogs"
 packages_test="$packages_run iproute2 jq iputils-ping tmux procps qemu-utils
 libnbd-bin busybox-static util-linux bochs bochsbios vgabios bochs-term syslinux
-syslinux-common mtools dosfstools bsdutils fdisk e2fsprogs"
-packages_bench="$packages_run qemu-utils libnbd-bin busybox-static"
+syslinux-common mtools dosfstools bsdutils fdisk $packages_disk"
+packages_bench="$packages_run qemu-utils libnbd-bin busybox-static $packages_disk"
 packages_fresh="mmdebstrap git util-linux"
 
 die() {

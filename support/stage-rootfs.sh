@@ -5,9 +5,9 @@
 #
 # Both trees get BusyBox (one link per applet), the overlays, copied in order, mke2fs and
 # e2fsck, and the guest/native benchmark's workload. The host tree also gets lgbox (one link
-# per applet), lg.ko, the hypervisor test suite, the fixed guests' configs and the guest
-# kernel + initramfs. Inputs come from the environment (set by the Makefile); components
-# not built yet are left out (make already said so).
+# per applet), lg.ko, the hypervisor test suite, the Debian disk's battery, the fixed guests'
+# configs and the guest kernel + initramfs. Inputs come from the environment (set by the
+# Makefile); components not built yet are left out (make already said so).
 set -euo pipefail
 
 kind=$1 root=$2
@@ -68,6 +68,9 @@ if [ -n "$(ls -A "$LG_TESTS_DIR" 2>/dev/null)" ]; then
 	mkdir -p "$root/usr/lib/lgbox/tests"
 	cp -a "$LG_TESTS_DIR/." "$root/usr/lib/lgbox/tests/"
 fi
+# tests/debian-guest.py: its driver and the programs it copies onto the Debian disk
+mkdir -p "$root/usr/lib/lgbox/debian-battery"
+cp -a "$DEBIAN_BATTERY/." "$root/usr/lib/lgbox/debian-battery/"
 install -D -m 0644 "$GUEST_KERNEL" "$root/boot/bzImage"
 install -D -m 0644 "$GUEST_INITRAMFS" "$root/usr/share/lgbox/guest-initramfs.cpio.gz"
 mkdir -p "$root/etc/lgbox/guests"

@@ -9,14 +9,17 @@ there:
 
     from bochs import run_hook
     status, console = run_hook("/usr/lib/lgbox/tests/run", cmdline=["slub_debug=FZPU"])
+    run_hook(script, disks=["debian.ext4"], megs=1024)   # /dev/sdb, writes thrown away
 
 The disk is a FAT file system made without root (mkfs.vfat, mtools) holding bzImage and
 the host initramfs, with SYSLINUX in its boot sector; Bochs's serial port goes to a
 file, its display to a pseudo-terminal nobody reads (Debian's Bochs has no headless
 display, and its term display wants a tty), and its debugger, where Debian's build
 starts, is told to continue.  The kernel command line is the board's, plus
-lgbox.guests=none, lgbox.test=SCRIPT and the extra words.  Only the standard library is
-used.
+lgbox.guests=none, lgbox.test=SCRIPT and the extra words.  Extra disks are raw images
+on the remaining ATA slots (the appliance sees them as /dev/sdb, /dev/sdc, /dev/sdd),
+volatile: what the appliance writes to them goes to a redo log that is thrown away.  Only
+the standard library is used.
 """
 
 import os
@@ -53,7 +56,24 @@ def _make_disk(work, kernel, initrd, cmdline):
     return disk
 
 
-def _bochsrc(work, disk, megs, cpu):
+# the ATA slots after the boot disk's ata0-master, and the channel each needs enabled
+EXTRA_DISK_SLOTS = ("ata0-slave", "ata1-master", "ata1-slave")
+ATA1 = "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\n"
+
+
+def _extra_disks(work, disks):
+    """bochsrc lines attaching DISKS (raw images) as volatile disks after the boot disk."""
+    if len(disks) > len(EXTRA_DISK_SLOTS):
+        raise ValueError(f"Bochs has ATA slots for {len(EXTRA_DISK_SLOTS)} extra disks, "
+                         f"not {len(disks)}")
+    lines = ATA1 if len(disks) > 1 else ""
+    for slot, disk in zip(EXTRA_DISK_SLOTS, disks):
+        lines += (f"{slot}: type=disk, path={os.path.abspath(disk)}, mode=volatile, "
+                  f"journal={work}/{slot}.redolog\n")
+    return lines
+
+
+def _bochsrc(work, disk, megs, cpu, disks):
     path = os.path.join(work, "bochsrc")
     with open(path, "w") as f:
         f.write(f"""megs: {megs}
@@ -61,7 +81,7 @@ cpu: model={cpu}, count=1, ips={BOCHS_IPS}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=disk, path={disk}, mode=flat
-boot: disk
+{_extra_disks(work, disks)}boot: disk
 com1: enabled=1, mode=file, dev={work}/serial.txt
 display_library: term
 log: {work}/bochs.log
@@ -72,10 +92,12 @@ clock: sync=none, time0=local
     return path
 
 
-def run_hook(script, cmdline=(), out=None, cpu=DEFAULT_CPU, timeout=1800):
-    """Boots $O/images under Bochs with lgbox.test=SCRIPT; returns (status, console)
-    once init prints its end marker.  Raises ApplianceError with the console's last
-    lines if Bochs ends or the time runs out first."""
+def run_hook(script, cmdline=(), out=None, cpu=DEFAULT_CPU, timeout=1800, disks=(),
+             megs=None):
+    """Boots $O/images under Bochs with lgbox.test=SCRIPT, the extra DISKS and MEGS MiB of
+    RAM (default: the board's); returns (status, console) once init prints its end
+    marker.  Raises ApplianceError with the console's last lines if Bochs ends or the
+    time runs out first."""
     out = os.path.abspath(out or os.environ.get("O") or "output")
     config = read_config(os.path.join(out, ".config"))
     images = os.path.join(out, "images")
@@ -89,7 +111,8 @@ def run_hook(script, cmdline=(), out=None, cpu=DEFAULT_CPU, timeout=1800):
     try:
         disk = _make_disk(work, os.path.join(images, "bzImage"),
                           os.path.join(images, initrd[0]), " ".join(words))
-        rc = _bochsrc(work, disk, config.get("CONFIG_BOARD_MEMORY_MB", "512"), cpu)
+        rc = _bochsrc(work, disk, megs or config.get("CONFIG_BOARD_MEMORY_MB", "512"), cpu,
+                      disks)
         serial = os.path.join(work, "serial.txt")
         # script(1) gives Bochs's term display the terminal it insists on
         proc = subprocess.Popen(
