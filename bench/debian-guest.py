@@ -80,7 +80,7 @@ def main():
         return 1
     log = os.path.join(OUT, "bench", "debian-guest.console.log")
     try:
-        with Appliance(out=OUT, log_path=log, qemu_args=qemu_args(disk)) as box:
+        with Appliance(out=OUT, log_path=log, disk=None, qemu_args=qemu_args(disk)) as box:
             native = native_figures(box)
             guest, trouble = guest_figures(box)
     except ApplianceError as err:

@@ -159,7 +159,8 @@ def run_qemu(cases, disk, expected):
     trouble = "the driver finished without running it"
     started = time.monotonic()
     try:
-        with Appliance(out=OUT, log_path=log, wait_banner=False, qemu_args=qemu_args(disk),
+        with Appliance(out=OUT, log_path=log, wait_banner=False, disk=None,
+                       qemu_args=qemu_args(disk),
                        cmdline=[f"lgbox.test={DRIVER}", f"lgbox.debian={QEMU_DEVICE}"]) as box:
             while True:
                 text = box.expect(LINE, LINE_TIMEOUT, "the next battery line").group(1)

@@ -4,9 +4,10 @@ the appliance, for tests/debian-guest.py and bench/debian-guest.py.
 
     from debiandisk import DRIVER, QEMU_DEVICE, debian_disk, qemu_args
     disk = debian_disk()                     # path in the download cache, or DiskMissing
-    Appliance(qemu_args=qemu_args(disk))     # the disk is QEMU_DEVICE in the appliance
+    Appliance(disk=None, qemu_args=qemu_args(disk))   # QEMU_DEVICE in the appliance
 
-Under QEMU the disk is a virtio disk opened with snapshot=on, under Bochs a volatile ATA
+Under QEMU the disk is a virtio disk opened with snapshot=on (the appliance's first: it
+gets no data disk), under Bochs a volatile ATA
 disk (bochs.run_hook(disks=...)): the appliance and its guests write to it freely and the
 cached image never changes.  DRIVER (tests/debian/drive, installed in the appliance) mounts
 it, runs the battery and starts guests on it.
