@@ -469,7 +469,12 @@ static long run_guest(struct lguest *lg, struct lguest_run *run)
 				return -EINTR;
 			lg->halted = false;
 		}
-		if (lg_deliver_pending_irq(lg) || !take_shared_stores(lg))
+		/*
+		 * The stores first: an interrupt delivered to guest-user code
+		 * (pending when the guest kernel's IRET took it there) goes on
+		 * the kernel stack its context switch has just stored.
+		 */
+		if (!take_shared_stores(lg) || lg_deliver_pending_irq(lg))
 			continue;
 		lg->regs.rflags = (lg->regs.rflags & LG_GUEST_RFLAGS) |
 				  X86_EFLAGS_IF | X86_EFLAGS_FIXED;

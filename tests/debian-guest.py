@@ -48,25 +48,7 @@ OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
 # Guest cases known to fail today (issue 10), with what the guest shows: "CASE" under
 # every emulator, "bochs/CASE" under Bochs only.  Remove an entry once the case passes:
 # until then the test fails, so the list only shrinks.
-XFAIL = {
-    "avx-processes": "AVX state is shared between guest processes: the guest kernel switches "
-                     "FPU state with FXSAVE only, so the upper halves of the ymm registers "
-                     "come back as zeros or another process's values",
-    "avx-threads": "AVX state is shared between guest threads, as between processes",
-    "avx-signals": "a guest signal frame keeps only the FXSAVE state: after the handler the "
-                   "interrupted code's ymm upper halves hold the handler's values",
-    "gdb-breakpoint": "#DB is not delivered to the guest kernel: gdb's first single step ends "
-                      "the guest with 'no handler for vector 1'",
-    "gdb-stepi": "#DB is not delivered to the guest kernel: stepi ends the guest with 'no "
-                 "handler for vector 1'",
-    "gdb-watchpoint": "#DB is not delivered to the guest kernel (and debug registers are "
-                      "ignored): the guest ends with 'no handler for vector 1'",
-    "bochs/dmesg-clean": "on an Intel CPU model the guest kernel's boot prints two 'unchecked "
-                         "MSR access error' call traces (WRMSR/RDMSR 0x8b in "
-                         "intel_get_microcode_revision)",
-    "bochs/console-clean": "the guest's boot prints the 'unchecked MSR access error' call "
-                           "traces of MSR 0x8b (see bochs/dmesg-clean)",
-}
+XFAIL = {}
 
 # the driver's own cases after the battery's (tests/debian/drive); disk-persists only
 # follows disk-write

@@ -165,6 +165,37 @@ static void case_timer_in_user(void)
 }
 TEST_CASE("timer-in-user", case_timer_in_user, 0);
 
+static u64 stored_stack[512] __attribute__((aligned(16)));
+
+/*
+ * An interrupt pending when the kernel returns to user mode is delivered
+ * at once, from user mode: on the kernel stack the kernel has just stored
+ * in the shared page (as a context switch does before its IRET), not on
+ * the one lg.ko had before.
+ */
+static void case_upcall_at_return_to_user(void)
+{
+	u64 top = (u64)&stored_stack[512];
+	struct user_exit *e;
+
+	if (!can_time_waits())
+		return;
+	hcall1(LHCALL_SET_TIMER, 1 * MS);
+	spin_ms(PATIENCE_MS, timer_line_raised);
+	CHECK(timer_line_raised(), "timer line not pending %u ms after a 1 ms timer",
+	      PATIENCE_MS);
+	user_exit_on_upcall = true;
+	shared.kernel_stack = top;
+	e = run_user(user_spin, 0, USER_RFLAGS);
+	shared.kernel_stack = (u64)kernel_stack_top;
+	CHECK(e->regs.vector == LGUEST_UPCALL_VECTOR, "user run ended by vector %lu, "
+	      "expected the pending upcall", e->regs.vector);
+	CHECK(e->frame_addr >= (u64)stored_stack && e->frame_addr < top,
+	      "upcall at the return to user mode: frame at %lx, not on the stored kernel "
+	      "stack %lx", e->frame_addr, top);
+}
+TEST_CASE("upcall-at-return-to-user", case_upcall_at_return_to_user, 0);
+
 /*
  * Exceptions enter with the virtual IF off (interrupt gate) unless the
  * handler was registered with LGUEST_TRAP_KEEP_IRQS; int3 also proves
