@@ -15,11 +15,7 @@ GLOBAL_FUNC probe_\name
 	shl $32, %rdx
 	or %rdx, %rax
 	mov %rax, (%rdi)
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 .endm
 
 	.text
@@ -37,11 +33,7 @@ GLOBAL_FUNC probe_xsetbv
 	shr $32, %rdx
 	xor %ecx, %ecx
 1:	xsetbv
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* probe_wrmsr_ucode(): writing 0 to MSR 0x8b, as Intel's boot code does */
 GLOBAL_FUNC probe_wrmsr_ucode
@@ -49,20 +41,12 @@ GLOBAL_FUNC probe_wrmsr_ucode
 	xor %edx, %edx
 	mov $0x8b, %ecx
 1:	wrmsr
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* probe_wrfsbase(base): FSGSBASE, which a guest runs without */
 GLOBAL_FUNC probe_wrfsbase
 1:	wrfsbase %rdi
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* probe_wrpkru(pkru) */
 GLOBAL_FUNC probe_wrpkru
@@ -70,20 +54,12 @@ GLOBAL_FUNC probe_wrpkru
 	xor %ecx, %ecx
 	xor %edx, %edx
 1:	wrpkru
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* probe_ymm_load(const u64 words[4]): into ymm7 (faults without AVX) */
 GLOBAL_FUNC probe_ymm_load
 1:	vmovdqu (%rdi), %ymm7
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* ymm_store(u64 words[4]): ymm7 back */
 GLOBAL_FUNC ymm_store

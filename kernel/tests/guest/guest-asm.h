@@ -60,6 +60,18 @@
 	.popsection
 .endm
 
+/*
+ * The end of a probe (cpu.S, probes.S) whose instruction is at local label
+ * 1: returns 0 when it completed, 1 from the fixup when it faulted.
+ */
+.macro PROBE_RETURN
+	xor %eax, %eax
+	ret
+2:	mov $1, %eax
+	ret
+	EXTABLE 1b, 2b
+.endm
+
 .macro GLOBAL_FUNC name
 	.globl \name
 	.type \name, @function

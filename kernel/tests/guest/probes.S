@@ -11,20 +11,12 @@
 GLOBAL_FUNC probe_read
 1:	mov (%rdi), %rax
 	mov %rax, (%rsi)
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /* probe_write(addr, value) */
 GLOBAL_FUNC probe_write
 1:	mov %rsi, (%rdi)
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 
 /*
  * probe_exec(addr): call addr, which should hold a ret.  A fault on the
@@ -64,11 +56,7 @@ GLOBAL_FUNC probe_\name
 	xor %edx, %edx
 	mov $0xc0000082, %ecx		/* MSR_LSTAR */
 1:	\insn
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 .endm
 
 	PRIV_PROBE cli, cli
@@ -99,11 +87,7 @@ GLOBAL_FUNC probe_\name
 	mov $0x80, %edx
 1:	\insn
 	mov %rax, (%rdi)
-	xor %eax, %eax
-	ret
-2:	mov $1, %eax
-	ret
-	EXTABLE 1b, 2b
+	PROBE_RETURN
 .endm
 
 	READ_PROBE read_cr0, mov %cr0, %rax
