@@ -165,8 +165,6 @@ static void case_timer_in_user(void)
 }
 TEST_CASE("timer-in-user", case_timer_in_user, 0);
 
-static u64 stored_stack[512] __attribute__((aligned(16)));
-
 /*
  * An interrupt pending when the kernel returns to user mode is delivered
  * at once, from user mode: on the kernel stack the kernel has just stored
@@ -175,7 +173,7 @@ static u64 stored_stack[512] __attribute__((aligned(16)));
  */
 static void case_upcall_at_return_to_user(void)
 {
-	u64 top = (u64)&stored_stack[512];
+	u64 top = ALTERNATE_STACK_TOP;
 	struct user_exit *e;
 
 	if (!can_time_waits())
@@ -190,7 +188,7 @@ static void case_upcall_at_return_to_user(void)
 	shared.kernel_stack = (u64)kernel_stack_top;
 	CHECK(e->regs.vector == LGUEST_UPCALL_VECTOR, "user run ended by vector %lu, "
 	      "expected the pending upcall", e->regs.vector);
-	CHECK(e->frame_addr >= (u64)stored_stack && e->frame_addr < top,
+	CHECK(e->frame_addr >= (u64)alternate_stack && e->frame_addr < top,
 	      "upcall at the return to user mode: frame at %lx, not on the stored kernel "
 	      "stack %lx", e->frame_addr, top);
 }

@@ -324,8 +324,6 @@ static void case_segment_bases(void)
 }
 TEST_CASE("segment-bases", case_segment_bases, 0);
 
-static u64 alternate_stack[512] __attribute__((aligned(16)));
-
 /*
  * The same without hypercalls: stores to the shared page take effect at
  * the next entry, so before any return to user mode.  A user fault's frame
@@ -333,7 +331,7 @@ static u64 alternate_stack[512] __attribute__((aligned(16)));
  */
 static void case_shared_page_stores(void)
 {
-	u64 user_words = USER_STACK_TOP - 64, top = (u64)&alternate_stack[512];
+	u64 user_words = USER_STACK_TOP - 64, top = ALTERNATE_STACK_TOP;
 	struct user_exit *e;
 
 	*(volatile u64 *)user_words = 0xf5f5f5f5;

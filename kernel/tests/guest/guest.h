@@ -174,6 +174,12 @@ extern union shared_page_u {
 	u8 page[PAGE_SIZE];
 } shared_page __attribute__((aligned(PAGE_SIZE)));
 #define shared (shared_page.s)
+/*
+ * A second kernel stack, for cases that store it in the shared page and
+ * check that lg.ko puts frames there.
+ */
+extern u64 alternate_stack[512];
+#define ALTERNATE_STACK_TOP	((u64)&alternate_stack[512])
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);

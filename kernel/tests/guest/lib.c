@@ -6,6 +6,7 @@
 #include "guest.h"
 
 union shared_page_u shared_page;
+u64 alternate_stack[512] __attribute__((aligned(16)));
 
 void *memset(void *s, int c, size_t n)
 {
