@@ -107,6 +107,15 @@ static void case_bad_shared_fs_base(void)
 }
 TEST_CASE("bad-shared-fs-base", case_bad_shared_fs_base, CASE_FATAL);
 
+/* A kernel stack stored there that no frame could ever be pushed to. */
+static void case_bad_shared_kernel_stack(void)
+{
+	expect_crash("shared page.*not canonical");
+	shared.kernel_stack = 0x8000000000000000UL;
+	survived("a non-canonical kernel stack in the shared page", hcall0(LHCALL_NOP));
+}
+TEST_CASE("bad-shared-kernel-stack", case_bad_shared_kernel_stack, CASE_FATAL);
+
 static void case_bad_shutdown_kind(void)
 {
 	static const char reason[] = "kind 7";
