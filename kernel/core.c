@@ -129,7 +129,8 @@ static const char *const lg_stat_names[] = {
 	"entries", "exit_hypercall", "exit_user_syscall", "exit_shadow_fill",
 	"exit_page_fault", "exit_mmio", "exit_emulated", "exit_exception",
 	"exit_host", "upcalls", "cr3_loads", "shadow_tables_made",
-	"shadow_tables_freed", "shadow_evictions",
+	"shadow_tables_freed", "shadow_evictions", "fast_user_syscalls",
+	"fast_irets",
 };
 
 static int lg_proc_show(struct seq_file *m, void *unused)
@@ -333,17 +334,6 @@ static long lg_ioctl_init(struct lguest *lg, void __user *arg)
 	mutex_unlock(&lg->run_lock);
 	return err;
 }
-
-/*
- * Flags the guest may hold in rflags; IF is always on for real, IOPL
- * always 0.  The rest are the guest's to set, and harmless to the host:
- * every way out of the guest ends with the host's own rflags restored
- * (switcher_64.S).
- */
-#define LG_GUEST_RFLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
-			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
-			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_NT | \
-			 X86_EFLAGS_RF | X86_EFLAGS_AC | X86_EFLAGS_ID)
 
 static int handle_page_fault(struct lguest *lg, u64 cr2,
 			     struct lguest_run *run)

@@ -134,8 +134,7 @@ void lg_reflect_syscall(struct lguest *lg)
 		return;
 	}
 	lg->regs.rip = handler;
-	lg->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
-			     X86_EFLAGS_NT);
+	lg->regs.rflags &= ~LG_SYSCALL_CLEARS;
 	lg_enter_kernel_mode(lg);
 	lg_set_virtual_if(lg, 0);
 }

@@ -170,7 +170,8 @@ void lg_shadow_free(struct lguest *lg);
 void lg_shadow_flush(struct lguest *lg, bool keep_global);
 void lg_shadow_load_cr3(struct lguest *lg, u64 pml4, u16 pcid, bool keep);
 void lg_shadow_invlpg(struct lguest *lg, u64 va);
-u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry);
+void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
+		     u64 *user_pa);
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);
 int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w);
 int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len);

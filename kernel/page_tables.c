@@ -363,17 +363,20 @@ void lg_shadow_free(struct lguest *lg)
 }
 
 /*
- * The root to load for the guest's current mode, with the switcher slot
- * holding the entering CPU's branch (switcher.c): a guest sees the switcher
- * region of the CPU it runs on and no other.
+ * The roots of both views (the switcher's fast paths change the guest's
+ * mode without us), with the switcher slot holding the entering CPU's
+ * branch (switcher.c): a guest sees the switcher region of the CPU it runs
+ * on and no other.
  */
-u64 lg_shadow_root_pa(struct lguest *lg, u64 switcher_entry)
+void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
+		     u64 *user_pa)
 {
-	u64 *root = lg->user_mode ? lg->shadow.cur->user_root :
-		    lg->shadow.cur->kernel_root;
+	struct lg_shadow_space *space = lg->shadow.cur;
 
-	root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
-	return __pa(root);
+	space->kernel_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
+	space->user_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
+	*kernel_pa = __pa(space->kernel_root);
+	*user_pa = __pa(space->user_root);
 }
 
 /* The shadow leaf for va under root, optionally creating the tables. */

@@ -22,6 +22,7 @@
  * returns it replays to the host any interrupt, NMI or machine check that
  * hit while the guest ran.
  */
+#include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/gfp.h>
 #include <linux/slab.h>
@@ -43,6 +44,15 @@
 #include <asm/debugreg.h>
 #include <asm/nospec-branch.h>
 #include "lg.h"
+
+/*
+ * The switcher's fast paths (switcher_64.S) take a guest's system calls
+ * and returns to user mode without a world switch to C.  Off, every one
+ * of them comes here: for comparing the two, and for ruling them out.
+ */
+static bool fast_paths = true;
+module_param(fast_paths, bool, 0644);
+MODULE_PARM_DESC(fast_paths, "user syscalls and returns to user handled inside the switcher");
 
 /* Upper-level and leaf flags for switcher mappings: never user-visible. */
 #define SW_TABLE	(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED)
@@ -109,6 +119,32 @@ static void map_switcher_page(unsigned int cpu, unsigned int page,
 
 	sw_pts[idx / PTRS_PER_PTE][idx % PTRS_PER_PTE] = pte;
 	cpu_branches[cpu].pt[idx % PTRS_PER_PTE] = pte;
+}
+
+/* The shared page each CPU's region maps (LG_PAGE_SHARED), or NULL. */
+static struct page **cpu_shared;
+
+/*
+ * The fast paths find the guest's shared page in the region of the CPU
+ * the guest runs on.  It is mapped only in the CPU's guest-visible branch,
+ * so only the switcher running on a guest's shadow root ever uses the
+ * entry; every load of a shadow root into CR3 (PCID 0, no "keep" bit)
+ * drops whatever the TLB held for it, so changing it needs no flush.  A
+ * guest without a shared page gets no mapping at all: the page last
+ * mapped may be freed, and a CPU that speculates across the supervisor
+ * check must not find it.
+ */
+static void map_guest_shared_page(unsigned int cpu, struct page *page)
+{
+	unsigned long idx = (unsigned long)cpu * (LG_SWITCHER_STRIDE /
+						 PAGE_SIZE) + LG_PAGE_SHARED;
+
+	if (cpu_shared[cpu] == page)
+		return;
+	cpu_branches[cpu].pt[idx % PTRS_PER_PTE] = page ?
+		page_to_phys(page) | ((SW_DATA | _PAGE_NX) &
+				      __supported_pte_mask) : 0;
+	cpu_shared[cpu] = page;
 }
 
 static void set_gdt_entry(void *state, unsigned int i, u64 desc)
@@ -300,6 +336,22 @@ int lg_switcher_init(void)
 
 	BUILD_BUG_ON(sizeof(struct lg_regs) != LG_REGS_SIZE);
 	BUILD_BUG_ON(SW_TSS + sizeof(struct x86_hw_tss) > SW_HOST_RSP);
+	BUILD_BUG_ON(SW_FAST_STORES + 24 > SW_REGS);
+	/* The fast paths' view of the ABI's structures (switcher_layout.h). */
+	BUILD_BUG_ON(offsetof(struct lguest_shared, irq_enabled) != SH_IRQ_ENABLED);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, pending) != SH_PENDING);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, masked) != SH_MASKED);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, kernel_stack) != SH_KERNEL_STACK);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, fs_base) != SH_FS_BASE);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, gs_base_user) != SH_GS_BASE_USER);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rax) != IRET_RAX);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, r11) != IRET_R11);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rcx) != IRET_RCX);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rip) != IRET_RIP);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, cs) != IRET_CS);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rflags) != IRET_RFLAGS);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rsp) != IRET_RSP);
+	BUILD_BUG_ON(sizeof(struct lguest_iret_frame) != IRET_SIZE);
 	if (lg_switcher_end - lg_switcher_start !=
 	    LG_SWITCHER_TEXT_PAGES * PAGE_SIZE)
 		return -EINVAL;
@@ -317,7 +369,8 @@ int lg_switcher_init(void)
 		       lg_switcher_start + i * PAGE_SIZE, PAGE_SIZE);
 	}
 	cpu_pages = kcalloc(nr_cpus * per_cpu, sizeof(*cpu_pages), GFP_KERNEL);
-	if (!cpu_pages)
+	cpu_shared = kcalloc(nr_cpus, sizeof(*cpu_shared), GFP_KERNEL);
+	if (!cpu_pages || !cpu_shared)
 		return -ENOMEM;
 	for (i = 0; i < nr_cpus * per_cpu; i++) {
 		cpu_pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
@@ -353,6 +406,7 @@ void lg_switcher_exit(void)
 				__free_page(cpu_pages[i]);
 		kfree(cpu_pages);
 	}
+	kfree(cpu_shared);
 	for (i = 0; i < LG_SWITCHER_TEXT_PAGES; i++)
 		if (text_pages[i])
 			__free_page(text_pages[i]);
@@ -509,11 +563,27 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	rdmsrl(MSR_FS_BASE, STATE(state, SW_HOST_FS_BASE, u64));
 	rdmsrl(MSR_GS_BASE, STATE(state, SW_HOST_GS_BASE, u64));
 
-	STATE(state, SW_GUEST_CR3, u64) =
-		lg_shadow_root_pa(lg, lg_switcher_cpu_pgd_entry(cpu));
+	lg_shadow_roots(lg, lg_switcher_cpu_pgd_entry(cpu),
+			&STATE(state, SW_GUEST_CR3_KERNEL, u64),
+			&STATE(state, SW_GUEST_CR3_USER, u64));
+	STATE(state, SW_GUEST_CR3, u64) = lg->user_mode ?
+		STATE(state, SW_GUEST_CR3_USER, u64) :
+		STATE(state, SW_GUEST_CR3_KERNEL, u64);
 	STATE(state, SW_GUEST_FS_BASE, u64) = lg->fs_base;
 	STATE(state, SW_GUEST_GS_BASE, u64) = lg->user_mode ?
 		lg->gs_base_user : lg->gs_base_kernel;
+	STATE(state, SW_GUEST_GS_OTHER, u64) = lg->user_mode ?
+		lg->gs_base_kernel : lg->gs_base_user;
+	STATE(state, SW_SYSCALL_ENTRY, u64) =
+		lg->trap_handler[LGUEST_TRAP_SYSCALL];
+	STATE(state, SW_GUEST_KSTACK, u64) = lg->kernel_stack;
+	STATE(state, SW_FAST_SYSCALLS, u64) = 0;
+	STATE(state, SW_FAST_IRETS, u64) = 0;
+	map_guest_shared_page(cpu, lg->shared_page);
+	if (fast_paths && lg->shared_page)
+		STATE(state, SW_SWITCH_FLAGS, u64) |= LG_SWITCH_FAST;
+	else
+		STATE(state, SW_SWITCH_FLAGS, u64) &= ~LG_SWITCH_FAST;
 	memcpy(state + SW_GUEST_SEGS, lg->segs, sizeof(lg->segs));
 	lg->regs.cs = lg->user_mode ? LG_SEL_USER_CS : LG_SEL_GUEST_KERNEL_CS;
 	lg->regs.ss = LG_SEL_USER_DS;
@@ -524,16 +594,31 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	memcpy(state + SW_REGS, &lg->regs, sizeof(lg->regs));
 }
 
+/*
+ * What the guest left, including what the fast paths changed on the way:
+ * the mode (and with it which gs base is which) and the kernel stack.
+ */
 static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
 {
+	u64 gs = STATE(state, SW_GUEST_GS_BASE, u64);
+	u64 gs_other = STATE(state, SW_GUEST_GS_OTHER, u64);
+	u64 fast_irets = STATE(state, SW_FAST_IRETS, u64);
+
 	memcpy(&lg->regs, state + SW_REGS, sizeof(lg->regs));
 	*cr2 = STATE(state, SW_CR2, u64);
+	lg->user_mode = STATE(state, SW_GUEST_CS, u64) == LG_SEL_USER_CS;
 	lg->fs_base = STATE(state, SW_GUEST_FS_BASE, u64);
-	if (lg->user_mode)
-		lg->gs_base_user = STATE(state, SW_GUEST_GS_BASE, u64);
-	else
-		lg->gs_base_kernel = STATE(state, SW_GUEST_GS_BASE, u64);
+	lg->gs_base_user = lg->user_mode ? gs : gs_other;
+	lg->gs_base_kernel = lg->user_mode ? gs_other : gs;
+	lg->kernel_stack = STATE(state, SW_GUEST_KSTACK, u64);
 	memcpy(lg->segs, state + SW_GUEST_SEGS, sizeof(lg->segs));
+
+	lg->stats.fast_user_syscalls += STATE(state, SW_FAST_SYSCALLS, u64);
+	lg->stats.fast_irets += fast_irets;
+	lg->stats.hypercalls[LHCALL_IRET] += fast_irets;
+	/* A hypercall is progress: the last handler entered did run. */
+	if (fast_irets)
+		lg->handler_entered = 0;
 }
 
 /*

@@ -58,13 +58,27 @@
 #include <linux/linkage.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <uapi/linux/lguest.h>
 #include "switcher_layout.h"
 
 /* DR6 with no debug condition recorded (asm/debugreg.h is C-only). */
 #define LG_DR6_CLEAR	0xffff0ff0
 
 #define SW(off)		(lg_switcher_start + LG_PAGE_STATE * 4096 + (off))
-#define STATE_PAGE	(lg_switcher_start + LG_PAGE_STATE * 4096)
+#define SHARED(off)	(lg_switcher_start + LG_PAGE_SHARED * 4096 + (off))
+
+/* Guest-kernel addresses: the kernel half above the hypervisor hole. */
+#define LG_GUEST_KERNEL_HALF	0xffff880000000000
+
+/* Go the slow way unless the 64-bit value at mem is canonical. */
+.macro CANONICAL_OR_FALLBACK mem:vararg
+	movq	\mem, %rcx
+	movq	%rcx, %rdx
+	shlq	$16, %rdx
+	sarq	$16, %rdx
+	cmpq	%rcx, %rdx
+	jne	fast_iret_fallback
+.endm
 
 	.section .rodata.lg_switcher, "a"
 	.balign 4096
@@ -204,6 +218,7 @@ lg_switch_to_guest:
 	 * clears them, as Linux does on its way back to user mode.  Only ZF
 	 * changes, and IRETQ loads the guest's flags anyway.
 	 */
+iret_to_guest:
 	testb	$LG_SWITCH_VERW, SW(SW_SWITCH_FLAGS)(%rip)
 	jz	1f
 	verw	SW(SW_VERW_SEL)(%rip)
@@ -219,6 +234,18 @@ lg_syscall_entry:
 	endbr64
 	movq	%rsp, SW(SW_SCRATCH)(%rip)
 	leaq	SW(SW_REGS_TOP)(%rip), %rsp
+	testb	$LG_SWITCH_FAST, SW(SW_SWITCH_FLAGS)(%rip)
+	jz	syscall_to_host
+	/* An NMI or #MC noted on the way in wants the host now. */
+	cmpq	$0, SW(SW_NMI_PENDING)(%rip)
+	jne	syscall_to_host
+	cmpq	$0, SW(SW_MC_PENDING)(%rip)
+	jne	syscall_to_host
+	cmpq	$LG_SEL_USER_CS, SW(SW_GUEST_CS)(%rip)
+	je	fast_user_syscall
+	cmpq	$LHCALL_IRET, %rax
+	je	fast_iret
+syscall_to_host:
 	pushq	$LG_SEL_USER_DS
 	pushq	SW(SW_SCRATCH)(%rip)
 	pushq	%r11
@@ -227,6 +254,166 @@ lg_syscall_entry:
 	pushq	$0
 	pushq	$LG_TRAP_SYSCALL
 	jmp	guest_exit
+
+/*
+ * The fast paths: the two events of every guest system call, handled here
+ * without the world switch to host C and back (which reloads GDT, IDT,
+ * TSS, MSRs and the FPU state, for what is a mode switch inside the
+ * guest).  Each does exactly what the C code would (lg_reflect_syscall,
+ * lg_do_iret and the run loop's checks) or, when anything is unusual,
+ * nothing at all: it leaves the registers as SYSCALL left them and goes
+ * the slow way, where C decides.  Registers they use are saved in the
+ * state page first and the guest's values are back before the IRETQ.
+ * The guest's shared page is mapped in this CPU's region (LG_PAGE_SHARED)
+ * while LG_SWITCH_FAST is set.
+ *
+ * A SYSCALL from guest-user mode enters the guest kernel's syscall entry
+ * as the native instruction would: rcx and r11 as the CPU set them, the
+ * user's stack, the flags SYSCALL clears cleared, and on the guest's side
+ * virtual interrupts off, the kernel's gs base and the kernel view.
+ */
+fast_user_syscall:
+	cmpq	$0, SW(SW_SYSCALL_ENTRY)(%rip)
+	je	syscall_to_host			/* C kills it, with the reason */
+	movq	%rax, SW(SW_FAST_SAVE + 0)(%rip)
+	movq	%rcx, SW(SW_FAST_SAVE + 8)(%rip)
+	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
+
+	movq	$0, SHARED(SH_IRQ_ENABLED)(%rip)
+	/* The user's gs base is kept aside, the kernel's loaded. */
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	shlq	$32, %rdx
+	orq	%rdx, %rax
+	xchgq	%rax, SW(SW_GUEST_GS_OTHER)(%rip)
+	movq	%rax, %rdx
+	shrq	$32, %rdx
+	wrmsr
+	movq	SW(SW_GUEST_CR3_KERNEL)(%rip), %rax
+	movq	%rax, %cr3
+	movq	$LG_SEL_GUEST_KERNEL_CS, SW(SW_GUEST_CS)(%rip)
+	incq	SW(SW_FAST_SYSCALLS)(%rip)
+
+	pushq	$LG_SEL_USER_DS
+	pushq	SW(SW_SCRATCH)(%rip)
+	movq	%r11, %rax
+	andq	$(LG_GUEST_RFLAGS & ~LG_SYSCALL_CLEARS), %rax
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rax
+	pushq	%rax
+	pushq	$LG_SEL_GUEST_KERNEL_CS
+	pushq	SW(SW_SYSCALL_ENTRY)(%rip)
+	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	jmp	iret_to_guest
+
+/*
+ * LHCALL_IRET back to guest-user mode, the guest kernel's return from
+ * every system call and user-mode event.  The frame is on the guest
+ * kernel's stack, which we read here at CPL 0 through the kernel view:
+ * only from the kernel half above the hypervisor hole, so that it can
+ * only be guest memory, and copied once into the state page, so that what
+ * we check is what we use.  A read that faults (the shadow has no entry
+ * for the stack yet) lands in switcher_fault, which resumes at
+ * fast_iret_fallback.  The stores in the shared page (kernel stack, fs
+ * and user gs base) are copied and checked the same way and take effect,
+ * as they do at every entry from C.  Returns to kernel mode, frames that
+ * C would refuse, and an interrupt that the return enables and that is
+ * already pending all go the slow way.
+ */
+fast_iret:
+	movq	%rcx, SW(SW_FAST_SAVE + 8)(%rip)
+	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
+	movq	%r11, SW(SW_FAST_SAVE + 24)(%rip)
+	movq	SW(SW_SCRATCH)(%rip), %rax
+	movabsq	$LG_GUEST_KERNEL_HALF, %rcx
+	cmpq	%rcx, %rax
+	jb	fast_iret_fallback
+	cmpq	$-IRET_SIZE, %rax
+	ja	fast_iret_fallback
+fast_iret_read:
+	movq	IRET_RAX(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_RAX)(%rip)
+	movq	IRET_R11(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_R11)(%rip)
+	movq	IRET_RCX(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_RCX)(%rip)
+	movq	IRET_RIP(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_RIP)(%rip)
+	movq	IRET_CS(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_CS)(%rip)
+	movq	IRET_RFLAGS(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip)
+	movq	IRET_RSP(%rax), %rcx
+	movq	%rcx, SW(SW_FAST_FRAME + IRET_RSP)(%rip)
+fast_iret_read_end:
+	movq	SHARED(SH_KERNEL_STACK)(%rip), %rcx
+	movq	%rcx, SW(SW_FAST_STORES + 0)(%rip)
+	movq	SHARED(SH_FS_BASE)(%rip), %rcx
+	movq	%rcx, SW(SW_FAST_STORES + 8)(%rip)
+	movq	SHARED(SH_GS_BASE_USER)(%rip), %rcx
+	movq	%rcx, SW(SW_FAST_STORES + 16)(%rip)
+
+	cmpq	$LGUEST_USER_CS, SW(SW_FAST_FRAME + IRET_CS)(%rip)
+	jne	fast_iret_fallback
+	CANONICAL_OR_FALLBACK SW(SW_FAST_FRAME + IRET_RIP)(%rip)
+	CANONICAL_OR_FALLBACK SW(SW_FAST_FRAME + IRET_RSP)(%rip)
+	CANONICAL_OR_FALLBACK SW(SW_FAST_STORES + 0)(%rip)
+	CANONICAL_OR_FALLBACK SW(SW_FAST_STORES + 8)(%rip)
+	CANONICAL_OR_FALLBACK SW(SW_FAST_STORES + 16)(%rip)
+	/* An unmasked line pending, and the return enables interrupts? */
+	testl	$X86_EFLAGS_IF, SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip)
+	jz	1f
+	movq	SHARED(SH_MASKED)(%rip), %rcx
+	notq	%rcx
+	testq	SHARED(SH_PENDING)(%rip), %rcx
+	jnz	fast_iret_fallback
+1:
+	/* Checked: from here on the return happens. */
+	movl	SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip), %ecx
+	andl	$LGUEST_IF_FLAG, %ecx
+	movq	%rcx, SHARED(SH_IRQ_ENABLED)(%rip)
+	movq	SW(SW_FAST_STORES + 0)(%rip), %rcx
+	movq	%rcx, SW(SW_GUEST_KSTACK)(%rip)
+	movl	$MSR_FS_BASE, %ecx
+	movl	SW(SW_FAST_STORES + 8)(%rip), %eax
+	movl	SW(SW_FAST_STORES + 12)(%rip), %edx
+	wrmsr
+	/* The kernel's gs base is kept aside, the user's loaded. */
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	movl	%eax, SW(SW_GUEST_GS_OTHER)(%rip)
+	movl	%edx, SW(SW_GUEST_GS_OTHER + 4)(%rip)
+	movl	SW(SW_FAST_STORES + 16)(%rip), %eax
+	movl	SW(SW_FAST_STORES + 20)(%rip), %edx
+	wrmsr
+	movq	SW(SW_GUEST_CR3_USER)(%rip), %rax
+	movq	%rax, %cr3
+	movq	$LG_SEL_USER_CS, SW(SW_GUEST_CS)(%rip)
+	incq	SW(SW_FAST_IRETS)(%rip)
+
+	pushq	$LG_SEL_USER_DS
+	pushq	SW(SW_FAST_FRAME + IRET_RSP)(%rip)
+	movq	SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip), %rax
+	andq	$LG_GUEST_RFLAGS, %rax
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rax
+	pushq	%rax
+	pushq	$LG_SEL_USER_CS
+	pushq	SW(SW_FAST_FRAME + IRET_RIP)(%rip)
+	movq	SW(SW_FAST_FRAME + IRET_RAX)(%rip), %rax
+	movq	SW(SW_FAST_FRAME + IRET_RCX)(%rip), %rcx
+	movq	SW(SW_FAST_FRAME + IRET_R11)(%rip), %r11
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	jmp	iret_to_guest
+
+/* Not for the fast path after all: the registers as SYSCALL left them. */
+fast_iret_fallback:
+	movq	$LHCALL_IRET, %rax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	movq	SW(SW_FAST_SAVE + 24)(%rip), %r11
+	leaq	SW(SW_REGS_TOP)(%rip), %rsp
+	jmp	syscall_to_host
 
 /*
  * An IDT vector: from the guest (CPL 3) the frame already sits on the
@@ -291,8 +478,25 @@ ist_in_switcher:
 	hlt
 	jmp	2b
 
-/* Entering the guest faulted: record the vector and unwind to the host. */
+/*
+ * Entering the guest faulted: record the vector and unwind to the host.
+ * Unless it was the fast path's read of the guest's IRET frame, which
+ * gives up and takes the slow path instead.
+ */
 switcher_fault:
+	pushq	%rax
+	leaq	fast_iret_read(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jb	1f
+	leaq	fast_iret_read_end(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jae	1f
+	leaq	fast_iret_fallback(%rip), %rax
+	movq	%rax, 24(%rsp)
+	popq	%rax
+	addq	$16, %rsp
+	iretq
+1:	popq	%rax
 	movq	(%rsp), %rax
 	movq	%rax, SW(SW_SWITCHER_FAULT)(%rip)
 	jmp	restore_host_segments

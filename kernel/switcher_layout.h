@@ -17,6 +17,9 @@
  *			guest's registers (ending at the page's end: TSS.rsp0)
  *	+3		the CPU's IDT (256 gates of 16 bytes)
  *	+4, +5, +6, +7	IST stacks for #DF, NMI, #MC and #DB
+ *	+8		the shared page (struct lguest_shared) of the guest
+ *			last entered on this CPU, mapped only in the CPU's
+ *			guest-visible branch, for the fast paths
  *
  * Mapping the text again in front of each CPU's data lets the text reach
  * "its" CPU's data with plain %rip-relative addressing: no per-CPU register
@@ -37,7 +40,8 @@
 #define LG_PAGE_IST_NMI		5
 #define LG_PAGE_IST_MC		6
 #define LG_PAGE_IST_DB		7
-#define LG_REGION_PAGES		8
+#define LG_REGION_PAGES		8	/* pages the module owns per region */
+#define LG_PAGE_SHARED		8	/* a guest's page, not the module's */
 
 /* Offsets inside the state page. */
 #define SW_GDT			0x000	/* 16 descriptors */
@@ -68,9 +72,56 @@
 #define SW_VERW_SEL		0x1e8	/* a data selector for VERW */
 #define SW_GUEST_DR		0x1f0	/* DR0-DR3 of the guest */
 #define SW_GUEST_DR7		0x210	/* 0: the guest arms no breakpoint */
+/*
+ * For the fast paths (switcher_64.S): the gs base of the mode the guest
+ * is not in, the shadow roots of both views, the guest kernel's syscall
+ * entry, the kernel stack in force, and how often each fast path ran.
+ */
+#define SW_GUEST_GS_OTHER	0x218
+#define SW_GUEST_CR3_KERNEL	0x220
+#define SW_GUEST_CR3_USER	0x228
+#define SW_SYSCALL_ENTRY	0x230
+#define SW_GUEST_KSTACK		0x238
+#define SW_FAST_SYSCALLS	0x240
+#define SW_FAST_IRETS		0x248
+#define SW_FAST_SAVE		0x250	/* rax, rcx, rdx, r11 of the guest */
+#define SW_FAST_FRAME		0x270	/* struct lguest_iret_frame, copied */
+#define SW_FAST_STORES		0x2b0	/* kernel stack, fs, user gs: copied */
 
 /* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
 #define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
+#define LG_SWITCH_FAST		0x2	/* the fast paths may run */
+
+/* Offsets in struct lguest_shared that the fast paths use. */
+#define SH_IRQ_ENABLED		0x00
+#define SH_PENDING		0x10
+#define SH_MASKED		0x18
+#define SH_KERNEL_STACK		0x50
+#define SH_FS_BASE		0x58
+#define SH_GS_BASE_USER		0x60
+
+/* Offsets in struct lguest_iret_frame. */
+#define IRET_RAX		0x00
+#define IRET_R11		0x08
+#define IRET_RCX		0x10
+#define IRET_RIP		0x18
+#define IRET_CS			0x20
+#define IRET_RFLAGS		0x28
+#define IRET_RSP		0x30
+#define IRET_SIZE		0x40
+
+/*
+ * The guest's rflags: the flags it may hold (IF is always on for real,
+ * IOPL always 0; the rest are harmless to the host, since every way out
+ * of the guest restores the host's own rflags), and those a SYSCALL from
+ * user mode clears, as the host's own SYSCALL mask does natively.
+ */
+#define LG_GUEST_RFLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_NT | \
+			 X86_EFLAGS_RF | X86_EFLAGS_AC | X86_EFLAGS_ID)
+#define LG_SYSCALL_CLEARS	(X86_EFLAGS_TF | X86_EFLAGS_DF | \
+				 X86_EFLAGS_AC | X86_EFLAGS_NT)
 
 /* The guest's registers, struct lg_regs, end exactly at the page's end. */
 #define LG_REGS_SIZE		(22 * 8)

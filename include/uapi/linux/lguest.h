@@ -96,6 +96,9 @@ struct lguest_stats {
 	__u64 shadow_tables_made;
 	__u64 shadow_tables_freed;
 	__u64 shadow_evictions;		/* shadow budget reached: all forgotten */
+	/* Handled inside the switcher, with no world switch to host C: */
+	__u64 fast_user_syscalls;	/* SYSCALL from user mode, reflected */
+	__u64 fast_irets;		/* LHCALL_IRET to user mode */
 	__u64 hypercalls[LGUEST_STATS_HCALLS];
 };
 
