@@ -16,6 +16,9 @@ guest/native:
     boot-to-init      s from kernel start to "Run /init as init process" (printk time)
     launch-to-ready   s from writing the guest's config, just before lgbox launch, to
                       its "lgbox guest ready" banner (and shell prompt); guest only
+    NAME/no-fast      getpid, fork-exit-wait and pipe-round-trip again in the same guest
+                      with lg.ko's fast paths off (module parameter fast_paths=0): what
+                      the switcher's fast paths buy
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
 read.  Beside them it prints what each guest workload made lg.ko do, per round, from the
@@ -61,6 +64,11 @@ WORKLOADS = (
     ("gzip", "gzip 4", "4 MiB, once", 1),
 )
 WORKLOAD_TIMEOUT = 300
+# the system-call-bound workloads once more with lg.ko's fast paths off (its fast_paths
+# parameter: user syscalls and returns to user mode through host C, as before the
+# switcher took them), in rows named NAME/no-fast, to show what the fast paths buy
+NO_FAST = ("getpid", "fork-exit-wait", "pipe-round-trip")
+FAST_PATHS = "/sys/module/lg/parameters/fast_paths"
 
 
 def init_time(dmesg):
@@ -122,7 +130,8 @@ def launch_guest(box):
 COUNTERS = (("entries", "entries"), ("exit_hypercall", "hcalls"),
             ("exit_user_syscall", "user-sc"), ("exit_shadow_fill", "fills"),
             ("exit_page_fault", "pf-refl"), ("exit_host", "host-ev"),
-            ("cr3_loads", "cr3"))
+            ("cr3_loads", "cr3"), ("fast_user_syscalls", "fast-sc"),
+            ("fast_irets", "fast-iret"))
 
 
 def lguest_counters(box):
@@ -151,19 +160,24 @@ def guest_figures(box):
     the launch-to-ready time and, if something failed, what the launcher and the guest's
     console said.  After a failure the remaining figures are not run: the guest may be
     gone or still busy."""
-    figures = {name: (NOT_RUN, "-") for name in [w[0] for w in WORKLOADS] + ["boot-to-init"]}
+    figures = {name: (NOT_RUN, "-") for name in [w[0] for w in WORKLOADS] + ["boot-to-init"]
+               + [f"{name}/no-fast" for name in NO_FAST]}
     launch_ready = launch_guest(box)
     if launch_ready is None:
         return (figures, {}, None,
                 "the guest never printed its ready banner\n" + guest_trouble(box))
-    commands = [("boot-to-init", f"dmesg | grep '{INIT_LINE}'", init_time)]
-    commands += [(name, f"lgbox-workload {args} 2>&1", partial(figure, name))
+    commands = [("boot-to-init", f"dmesg | grep '{INIT_LINE}'", init_time, True)]
+    commands += [(name, f"lgbox-workload {args} 2>&1", partial(figure, name), True)
                  for name, args, _, _ in WORKLOADS]
+    commands += [(f"{name}/no-fast", f"lgbox-workload {args} 2>&1", partial(figure, name),
+                  False) for name, args, _, _ in WORKLOADS if name in NO_FAST]
     counts = {}
-    for name, command, parse in commands:
+    for name, command, parse, fast in commands:
+        box.run(f"echo {int(fast)} > {FAST_PATHS}")
         before = lguest_counters(box)
         out = in_guest(box, GUEST, command, WORKLOAD_TIMEOUT)
         after = lguest_counters(box)
+        box.run(f"echo 1 > {FAST_PATHS}")
         if before and after:
             counts[name] = {key: after[key] - before[key] for key, _ in COUNTERS}
         figures[name] = parse(out) if out is not None else None
@@ -178,9 +192,11 @@ def guest_figures(box):
 def report(native, guest, launch_ready):
     rounds = {name: text for name, _, text, _ in WORKLOADS}
     rounds["boot-to-init"] = "1 boot"
+    rows = [(name, rounds[name], native[name], guest[name]) for name in rounds]
+    rows += [(f"{name}/no-fast", rounds[name], native[name], guest[f"{name}/no-fast"])
+             for name in NO_FAST]
     print_table(f"Linux guest on lg.ko against native, one appliance boot under QEMU TCG "
-                f"({build(OUT)})",
-                [(name, rounds[name], native[name], guest[name]) for name in rounds])
+                f"({build(OUT)})", rows)
     print(f"{'launch-to-ready':<17} {'1 boot':<17} {'s':<14} {'-':>10} "
           f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
 
@@ -191,10 +207,11 @@ def print_counters(counts):
           "into the guest, exits to lg.ko's C code by kind")
     print(f"{'figure':<17} {'per':<10}" + "".join(f"{title:>10}" for _, title in COUNTERS))
     for name, _, _, operations in WORKLOADS:
-        if name in counts:
-            per = "page" if name == "page-fault" else "round"
-            print(f"{name:<17} {per:<10}" + "".join(
-                f"{counts[name][key] / operations:>10.2f}" for key, _ in COUNTERS))
+        for row in (name, f"{name}/no-fast"):
+            if row in counts:
+                per = "page" if name == "page-fault" else "round"
+                print(f"{row:<17} {per:<10}" + "".join(
+                    f"{counts[row][key] / operations:>10.2f}" for key, _ in COUNTERS))
 
 
 def main():

@@ -259,3 +259,36 @@ static void case_halt_timer(void)
 	}
 }
 TEST_CASE("halt-timer", case_halt_timer, CASE_MANUAL);
+
+/*
+ * Returns to user mode that the switcher's fast path must hand to the slow
+ * one, which kills the guest for them: a frame's rip that is not canonical
+ * (an IRETQ with it would fault inside the switcher), a user gs base in the
+ * shared page that is not (so would the WRMSR), a frame in the hypervisor
+ * hole (where the switcher's own pages are).
+ */
+static void case_bad_iret_user_rip(void)
+{
+	expect_crash("IRET: non-canonical rip");
+	run_user((const char *)((u64)__user_text_start + 0x8000000000000000UL -
+				USER_CODE_VA), 0, USER_RFLAGS);
+	survived("LHCALL_IRET to user mode at a non-canonical rip", 0);
+}
+TEST_CASE("bad-iret-user-rip", case_bad_iret_user_rip, CASE_FATAL);
+
+static void case_bad_shared_gs_at_user_return(void)
+{
+	expect_crash("shared page.*not canonical");
+	shared.gs_base_user = 0x8000000000000000UL;
+	run_user(user_syscall_loop, 1, USER_RFLAGS);
+	survived("a non-canonical user gs base at the return to user mode", 0);
+}
+TEST_CASE("bad-shared-gs-at-user-return", case_bad_shared_gs_at_user_return, CASE_FATAL);
+
+static void case_iret_frame_in_hole(void)
+{
+	expect_crash("IRET: frame at 0xffff8000000");
+	iret_through((const struct lguest_iret_frame *)(0xffff800000000000UL + 2 * PAGE_SIZE +
+							4096 - 0xb0));
+}
+TEST_CASE("iret-frame-in-hole", case_iret_frame_in_hole, CASE_FATAL);

@@ -213,3 +213,62 @@ static void case_user_cannot_hypercall(void)
 	}
 }
 TEST_CASE("user-cannot-hypercall", case_user_cannot_hypercall, 0);
+
+/*
+ * The return to user mode that lg.ko's switcher does itself (its fast
+ * path) reads the LHCALL_IRET frame straight from the guest's stack.  Where
+ * the shadow tables have no entry for that stack yet, the read faults
+ * inside the switcher and the slow path must take over: a frame whose
+ * second page was just dropped (INVLPG) must work like any other, with
+ * rax, rcx and r11 taken from it.
+ */
+#define FRAME_VA	(SCRATCH_VA + 0x2000000)	/* this file's own */
+
+static void case_iret_frame_unshadowed(void)
+{
+	struct lguest_iret_frame *frame;
+	struct user_exit *e;
+
+	map_page(kernel_pml4, FRAME_VA, alloc_page(), PTE_W);
+	map_page(kernel_pml4, FRAME_VA + PAGE_SIZE, alloc_page(), PTE_W);
+	/* rax, r11 and rcx on the first page, rip and the rest on the second */
+	frame = (struct lguest_iret_frame *)(FRAME_VA + PAGE_SIZE - 24);
+	*frame = (struct lguest_iret_frame) {
+		.rax = 0xa1a1, .r11 = 0x1111, .rcx = 0xc1c1,
+		.rip = user_va(user_report_iret_regs), .cs = LGUEST_USER_CS,
+		.rflags = USER_RFLAGS, .rsp = USER_STACK_TOP, .ss = LGUEST_USER_DS,
+	};
+	hcall1(LHCALL_INVLPG, FRAME_VA + PAGE_SIZE);
+	e = run_user_through(frame);
+	unmap_page(kernel_pml4, FRAME_VA);
+	unmap_page(kernel_pml4, FRAME_VA + PAGE_SIZE);
+	hcall1(LHCALL_FLUSH_TLB, 0);
+	if (!user_event_is(e, LGUEST_TRAP_SYSCALL, "return through a frame not yet shadowed"))
+		return;
+	CHECK(e->regs.rdi == 0xa1a1 && e->regs.rsi == 0xc1c1 && e->regs.rdx == 0x1111,
+	      "user mode found rax %lx rcx %lx r11 %lx, the frame said a1a1 c1c1 1111",
+	      e->regs.rdi, e->regs.rsi, e->regs.rdx);
+}
+TEST_CASE("iret-frame-unshadowed", case_iret_frame_unshadowed, 0);
+
+/*
+ * A user SYSCALL enters the guest kernel on the user's rsp, whatever it
+ * holds (the kernel switches stacks itself): an unmapped address, or one
+ * that is not even canonical, reaches the syscall entry unchanged and
+ * costs nobody a fault.
+ */
+static void case_user_syscall_any_stack(void)
+{
+	static const u64 stacks[] = { UNMAPPED_LOW, 0x8000000000000000UL };
+	struct user_exit *e;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(stacks); i++) {
+		e = run_user(user_syscall_on_stack, stacks[i], USER_RFLAGS);
+		if (!user_event_is(e, LGUEST_TRAP_SYSCALL, "syscall on an odd stack"))
+			return;
+		CHECK(e->regs.rsp == stacks[i], "the syscall entry found rsp %lx, user mode "
+		      "had %lx", e->regs.rsp, stacks[i]);
+	}
+}
+TEST_CASE("user-syscall-any-stack", case_user_syscall_any_stack, 0);

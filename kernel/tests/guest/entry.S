@@ -170,6 +170,16 @@ GLOBAL_FUNC iret_to_next
 	syscall
 	ud2
 
+/*
+ * iret_through(frame): LHCALL_IRET through a struct lguest_iret_frame the
+ * caller placed where it wants the hypervisor to read it.
+ */
+GLOBAL_FUNC iret_through
+	mov %rdi, %rsp
+	mov $LHCALL_IRET, %eax
+	syscall
+	ud2
+
 /* ctx_save(ctx) returns 0; ctx_restore(ctx, v) makes it return v again. */
 GLOBAL_FUNC ctx_save
 	mov (%rsp), %rax

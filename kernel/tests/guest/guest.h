@@ -152,6 +152,7 @@ int ctx_save(struct kctx *ctx) __attribute__((returns_twice));
 noreturn void ctx_restore(struct kctx *ctx, int value);
 noreturn void enter_user(u64 rip, u64 rsp, u64 arg, u64 rflags);
 void iret_to_next(u64 cs, u64 rflags);
+noreturn void iret_through(const struct lguest_iret_frame *frame);
 /* Each probe returns 0 if the access or instruction completed, 1 if it faulted. */
 int probe_read(u64 addr, u64 *value);
 int probe_write(u64 addr, u64 value);
@@ -165,7 +166,8 @@ extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
 	user_in_insn[], user_hcall[], user_hostile_read[], user_hostile_ud[],
 	user_hostile_gp[], user_hostile_int3[], user_hostile_syscall[],
-	user_hostile_spin[], user_movss_syscall[];
+	user_hostile_spin[], user_movss_syscall[], user_report_iret_regs[],
+	user_syscall_on_stack[];
 
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */
@@ -219,6 +221,7 @@ extern struct upcall_record upcalls;
 void traps_install(void);
 void irq_state_reset(void);
 struct user_exit *run_user(const char *stub, u64 arg, u64 rflags);
+struct user_exit *run_user_through(const struct lguest_iret_frame *frame);
 u64 user_va(const char *stub);
 extern struct user_exit user_echo;	/* state at the last USER_SYS_ECHO */
 extern bool user_exit_on_upcall;	/* an upcall from user mode ends the run */

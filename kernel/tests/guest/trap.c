@@ -68,6 +68,16 @@ struct user_exit *run_user(const char *stub, u64 arg, u64 rflags)
 	return &user_exit;
 }
 
+/* A user-mode run entered through a frame the case built (and placed). */
+struct user_exit *run_user_through(const struct lguest_iret_frame *frame)
+{
+	memset(&user_exit, 0, sizeof(user_exit));
+	user_running = true;
+	if (ctx_save(&user_ctx) == 0)
+		iret_through(frame);
+	return &user_exit;
+}
+
 static noreturn void end_user_run(struct trap_regs *regs, u64 irq_enabled)
 {
 	user_exit.regs = *regs;

@@ -151,6 +151,18 @@ USER_HOSTILE user_hostile_spin
  * back past the SYSCALL and lands on the hypervisor's first instruction
  * (CVE-2018-8897).
  */
+/* Exit with what LHCALL_IRET loaded: rdi = rax, rsi = rcx, rdx = r11. */
+GLOBAL_FUNC user_report_iret_regs
+	mov %rax, %rdi
+	mov %rcx, %rsi
+	mov %r11, %rdx
+	USER_EXIT
+
+/* SYSCALL with rsp = rdi, an address that need not be a stack at all. */
+GLOBAL_FUNC user_syscall_on_stack
+	mov %rdi, %rsp
+	USER_EXIT
+
 GLOBAL_FUNC user_movss_syscall
 	mov $USER_SYS_EXIT, %eax
 	mov (%rdi), %ss
