@@ -40,15 +40,21 @@
  *   guest pointed, the switcher's own state page included.  Such a trap is
  *   the guest's single step over SYSCALL: we drop TF from the frame and
  *   carry on (the guest's own TF comes back from %r11).  The host's debug
- *   registers are disabled by the C code while a guest runs, so nothing
- *   else can raise #DB here;
+ *   registers are disabled by the C code while a guest runs; the guest's
+ *   own can only fire on guest memory, which the switcher touches in one
+ *   place (the fast path's read of an IRET frame), and such a hit is
+ *   dropped the same way;
  *   any other exception means we could not enter the guest (for instance
  *   an IRETQ that faults); we note its vector and unwind to the host.
  *
  * The guest's own hardware breakpoints (LHCALL_SET_DEBUGREG) are armed
  * here, once our IDT is loaded, and disarmed before any host code runs: in
  * between, the CPU only touches the switcher's pages, where no guest
- * breakpoint may point.
+ * breakpoint may point, and guest memory.
+ *
+ * Two events never leave for the host at all: the fast paths further
+ * down take a guest-user SYSCALL into the guest kernel, and the guest
+ * kernel's LHCALL_IRET back to user mode, without the world switch.
  *
  * Every entry point starts with ENDBR64: on a host with indirect-branch
  * tracking (CET IBT) the CPU demands it after an indirect call (C calling
