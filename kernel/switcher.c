@@ -336,7 +336,7 @@ int lg_switcher_init(void)
 
 	BUILD_BUG_ON(sizeof(struct lg_regs) != LG_REGS_SIZE);
 	BUILD_BUG_ON(SW_TSS + sizeof(struct x86_hw_tss) > SW_HOST_RSP);
-	BUILD_BUG_ON(SW_FAST_STORES + 24 > SW_REGS);
+	BUILD_BUG_ON(SW_FAST_END > SW_REGS);
 	/* The fast paths' view of the ABI's structures (switcher_layout.h). */
 	BUILD_BUG_ON(offsetof(struct lguest_shared, irq_enabled) != SH_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, pending) != SH_PENDING);
@@ -351,6 +351,7 @@ int lg_switcher_init(void)
 	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, cs) != IRET_CS);
 	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rflags) != IRET_RFLAGS);
 	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, rsp) != IRET_RSP);
+	BUILD_BUG_ON(offsetof(struct lguest_iret_frame, ss) != IRET_SS);
 	BUILD_BUG_ON(sizeof(struct lguest_iret_frame) != IRET_SIZE);
 	if (lg_switcher_end - lg_switcher_start !=
 	    LG_SWITCHER_TEXT_PAGES * PAGE_SIZE)
@@ -543,8 +544,19 @@ static void swap_msrs_to_host(const struct host_msrs *h)
  * (the guest kernel switches segment bases by hypercall, never reading
  * them back).  WRPKRU and WRFSBASE then raise #UD, as on a CPU without
  * them.  SMAP: see switcher_64.S.
+ *
+ * And global pages.  A host whose CPU needs no page-table isolation maps
+ * its kernel with global entries, and a CR3 load keeps those in the TLB:
+ * into the guest's address space, at the same addresses as the guest
+ * kernel's own (one kernel image serves both, so its text is where the
+ * host's is).  The guest would fault forever on them at CPL 3, and the
+ * switcher, at CPL 0, would read host memory where it means to read the
+ * guest's.  Changing CR4.PGE flushes every TLB entry, global ones too: on
+ * the way in, and again on the way out.  The shadow's own entries are
+ * never global.
  */
-#define LG_CR4_OFF	(X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_FSGSBASE)
+#define LG_CR4_OFF	(X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_FSGSBASE | \
+			 X86_CR4_PGE)
 
 /* DR7's enable bits: without one, no guest breakpoint is loaded. */
 #define LG_DR7_ENABLES	0xffULL
@@ -577,8 +589,9 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	STATE(state, SW_SYSCALL_ENTRY, u64) =
 		lg->trap_handler[LGUEST_TRAP_SYSCALL];
 	STATE(state, SW_GUEST_KSTACK, u64) = lg->kernel_stack;
-	STATE(state, SW_FAST_SYSCALLS, u64) = 0;
-	STATE(state, SW_FAST_IRETS, u64) = 0;
+	/* Counters from zero; nothing of the guest that ran here before. */
+	memset(state + SW_FAST_SYSCALLS, 0, SW_FAST_END - SW_FAST_SYSCALLS);
+	STATE(state, SW_SCRATCH, u64) = 0;
 	map_guest_shared_page(cpu, lg->shared_page);
 	if (fast_paths && lg->shared_page)
 		STATE(state, SW_SWITCH_FLAGS, u64) |= LG_SWITCH_FAST;

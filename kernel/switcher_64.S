@@ -225,10 +225,23 @@ lg_switch_to_guest:
 	 * changes, and IRETQ loads the guest's flags anyway.
 	 */
 iret_to_guest:
+	/*
+	 * An NMI or machine check that hit the switcher since the host last
+	 * looked waits for the host: leave at once, as if an interrupt had
+	 * arrived at the guest's first instruction (LG_TRAP_HOST tells C
+	 * that there is nothing but the noted events to handle).
+	 */
+	cmpq	$0, SW(SW_NMI_PENDING)(%rip)
+	jne	2f
+	cmpq	$0, SW(SW_MC_PENDING)(%rip)
+	jne	2f
 	testb	$LG_SWITCH_VERW, SW(SW_SWITCH_FLAGS)(%rip)
 	jz	1f
 	verw	SW(SW_VERW_SEL)(%rip)
 1:	iretq
+2:	pushq	$0
+	pushq	$LG_TRAP_HOST
+	jmp	guest_exit
 
 /*
  * SYSCALL from the guest (a hypercall from guest-kernel mode, or a system
@@ -242,11 +255,6 @@ lg_syscall_entry:
 	leaq	SW(SW_REGS_TOP)(%rip), %rsp
 	testb	$LG_SWITCH_FAST, SW(SW_SWITCH_FLAGS)(%rip)
 	jz	syscall_to_host
-	/* An NMI or #MC noted on the way in wants the host now. */
-	cmpq	$0, SW(SW_NMI_PENDING)(%rip)
-	jne	syscall_to_host
-	cmpq	$0, SW(SW_MC_PENDING)(%rip)
-	jne	syscall_to_host
 	cmpq	$LG_SEL_USER_CS, SW(SW_GUEST_CS)(%rip)
 	je	fast_user_syscall
 	cmpq	$LHCALL_IRET, %rax
@@ -318,8 +326,9 @@ fast_user_syscall:
  * every system call and user-mode event.  The frame is on the guest
  * kernel's stack, which we read here at CPL 0 through the kernel view:
  * only from the kernel half above the hypervisor hole, so that it can
- * only be guest memory, and copied once into the state page, so that what
- * we check is what we use.  A read that faults (the shadow has no entry
+ * only be guest memory (the host's global TLB entries are gone: see
+ * LG_CR4_OFF in switcher.c), and copied once into the state page, so that
+ * what we check is what we use.  A read that faults (the shadow has no entry
  * for the stack yet) lands in switcher_fault, which resumes at
  * fast_iret_fallback.  The stores in the shared page (kernel stack, fs
  * and user gs base) are copied and checked the same way and take effect,
@@ -337,6 +346,8 @@ fast_iret:
 	jb	fast_iret_fallback
 	cmpq	$-IRET_SIZE, %rax
 	ja	fast_iret_fallback
+	/* No read of the guest's pointer before the checks are done. */
+	lfence
 fast_iret_read:
 	movq	IRET_RAX(%rax), %rcx
 	movq	%rcx, SW(SW_FAST_FRAME + IRET_RAX)(%rip)
@@ -352,6 +363,7 @@ fast_iret_read:
 	movq	%rcx, SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip)
 	movq	IRET_RSP(%rax), %rcx
 	movq	%rcx, SW(SW_FAST_FRAME + IRET_RSP)(%rip)
+	movq	IRET_SS(%rax), %rcx		/* unused, but C reads it too */
 fast_iret_read_end:
 	movq	SHARED(SH_KERNEL_STACK)(%rip), %rcx
 	movq	%rcx, SW(SW_FAST_STORES + 0)(%rip)

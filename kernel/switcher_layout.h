@@ -87,6 +87,7 @@
 #define SW_FAST_SAVE		0x250	/* rax, rcx, rdx, r11 of the guest */
 #define SW_FAST_FRAME		0x270	/* struct lguest_iret_frame, copied */
 #define SW_FAST_STORES		0x2b0	/* kernel stack, fs, user gs: copied */
+#define SW_FAST_END		0x2c8
 
 /* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
 #define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
@@ -108,6 +109,7 @@
 #define IRET_CS			0x20
 #define IRET_RFLAGS		0x28
 #define IRET_RSP		0x30
+#define IRET_SS			0x38
 #define IRET_SIZE		0x40
 
 /*
