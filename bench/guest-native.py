@@ -12,13 +12,15 @@ guest/native:
     fork-exit-wait    us per fork + child _exit + waitpid
     page-fault        ns per first touch of a page of a fresh 16 MiB anonymous mapping
     pipe-round-trip   us per 1-byte token ping-pong between two processes
+    context-switch    us per switch between two processes on one CPU (the same
+                      ping-pong with both pinned to one CPU: two switches a round)
     gzip              ms of wall time for gzip -c of 4 MiB of generated text
     boot-to-init      s from kernel start to "Run /init as init process" (printk time)
     launch-to-ready   s from writing the guest's config, just before lgbox launch, to
                       its "lgbox guest ready" banner (and shell prompt); guest only
-    NAME/no-fast      getpid, fork-exit-wait and pipe-round-trip again in the same guest
-                      with lg.ko's fast paths off (module parameter fast_paths=0): what
-                      the switcher's fast paths buy
+    NAME/no-fast      getpid, fork-exit-wait, pipe-round-trip and context-switch again
+                      in the same guest with lg.ko's fast paths off (module parameter
+                      fast_paths=0): what the switcher's fast paths buy
 
 Both sides run under the same QEMU, so the ratios, not the absolute figures, are what to
 read.  Beside them it prints what each guest workload made lg.ko do, per round, from the
@@ -61,13 +63,14 @@ WORKLOADS = (
     ("fork-exit-wait", "fork 100", "100 rounds", 100),
     ("page-fault", "fault 16 4", "4 x 16 MiB", 4 * 16 * 256),     # pages touched
     ("pipe-round-trip", "pipe 1000", "1000 round trips", 1000),
+    ("context-switch", "switch 1000", "2000 switches", 2000),
     ("gzip", "gzip 4", "4 MiB, once", 1),
 )
 WORKLOAD_TIMEOUT = 300
 # the system-call-bound workloads once more with lg.ko's fast paths off (its fast_paths
 # parameter: user syscalls and returns to user mode through host C, as before the
 # switcher took them), in rows named NAME/no-fast, to show what the fast paths buy
-NO_FAST = ("getpid", "fork-exit-wait", "pipe-round-trip")
+NO_FAST = ("getpid", "fork-exit-wait", "pipe-round-trip", "context-switch")
 FAST_PATHS = "/sys/module/lg/parameters/fast_paths"
 
 
@@ -179,7 +182,7 @@ def guest_figures(box):
         after = lguest_counters(box)
         box.run(f"echo 1 > {FAST_PATHS}")
         if before and after:
-            counts[name] = {key: after[key] - before[key] for key, _ in COUNTERS}
+            counts[name] = {key: after[key] - before[key] for key in after}
         figures[name] = parse(out) if out is not None else None
         if figures[name] is None:
             figures[name] = (FAILED, "-")
@@ -201,17 +204,32 @@ def report(native, guest, launch_ready):
           f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
 
 
+# LHCALL_* by number (include/uapi/linux/lguest.h), for the hypercall breakdown
+HCALL_NAMES = ("NOP", "INIT", "CONSOLE_WRITE", "SHUTDOWN", "SET_TRAP", "SET_KERNEL_STACK",
+               "LOAD_CR3", "FLUSH_TLB", "INVLPG", "IRET", "SET_TIMER", "HALT", "NOTIFY",
+               "SET_SEGMENT_BASE", "SET_DEBUGREG")
+
+
 def print_counters(counts):
-    """Per round of each workload: what lg.ko counted while it ran."""
+    """Per round of each workload: what lg.ko counted while it ran, then which
+    hypercalls (those made at least once every twenty rounds)."""
     print("lg.ko's counters per round (/proc/lguest; the same on any CPU): world switches "
           "into the guest, exits to lg.ko's C code by kind")
     print(f"{'figure':<17} {'per':<10}" + "".join(f"{title:>10}" for _, title in COUNTERS))
     for name, _, _, operations in WORKLOADS:
         for row in (name, f"{name}/no-fast"):
             if row in counts:
-                per = "page" if name == "page-fault" else "round"
+                per = {"page-fault": "page", "context-switch": "switch"}.get(name, "round")
                 print(f"{row:<17} {per:<10}" + "".join(
                     f"{counts[row][key] / operations:>10.2f}" for key, _ in COUNTERS))
+    print("hypercalls per round by kind (fast IRETs included)")
+    for name, _, _, operations in WORKLOADS:
+        for row in (name, f"{name}/no-fast"):
+            if row in counts:
+                calls = [(HCALL_NAMES[i] if i < len(HCALL_NAMES) else f"hcall{i}",
+                          counts[row].get(f"hcall{i}", 0) / operations) for i in range(16)]
+                print(f"{row:<17} " + ", ".join(f"{call} {per:.2f}" for call, per in calls
+                                                if per >= 0.05))
 
 
 def main():

@@ -10,6 +10,9 @@
  *                                      anonymous mapping, then munmap
  *   lgbox-workload pipe ROUNDS         1-byte token ping-pong between two
  *                                      processes over two pipes
+ *   lgbox-workload switch ROUNDS       the same ping-pong with both processes
+ *                                      on one CPU: each hand-over is a
+ *                                      context switch (reported per switch)
  *   lgbox-workload gzip MIB            gzip -c of MIB MiB of generated,
  *                                      compressible text (CPU bound)
  *
@@ -21,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +62,7 @@ static double now_ns(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: lgbox-workload getpid ROUNDS | fork ROUNDS | fault MIB ROUNDS |\n"
-		"                      pipe ROUNDS | gzip MIB\n");
+		"                      pipe ROUNDS | switch ROUNDS | gzip MIB\n");
 	exit(2);
 }
 
@@ -146,13 +150,35 @@ static void read_token(int fd)
 		die("pipe read: the other process closed its end");
 }
 
-/* The parent sends a byte, the child sends it back: one round trip. */
-static void bench_pipe(unsigned long rounds)
+/* Keep this process (and the children it forks) on the first CPU it may use. */
+static void stay_on_one_cpu(void)
+{
+	cpu_set_t allowed, one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		die("sched_getaffinity: %s", strerror(errno));
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0)
+		die("sched_setaffinity to CPU %d: %s", cpu, strerror(errno));
+}
+
+/*
+ * The parent sends a byte, the child sends it back: one round trip.  With
+ * ONE_CPU both share a CPU, so each hand-over is a context switch, and the
+ * figure is the time per switch.
+ */
+static void bench_pipe(unsigned long rounds, int one_cpu)
 {
 	int to_child[2], to_parent[2], status;
-	double start;
+	double start, round_trip;
 	pid_t pid;
 
+	if (one_cpu)
+		stay_on_one_cpu();
 	if (pipe(to_child) < 0 || pipe(to_parent) < 0)
 		die("pipe: %s", strerror(errno));
 	pid = fork();
@@ -170,7 +196,11 @@ static void bench_pipe(unsigned long rounds)
 		write_token(to_child[1]);
 		read_token(to_parent[0]);
 	}
-	report("pipe-round-trip", (now_ns() - start) / rounds / 1e3, "us/round-trip");
+	round_trip = (now_ns() - start) / rounds / 1e3;
+	if (one_cpu)
+		report("context-switch", round_trip / 2, "us/switch");
+	else
+		report("pipe-round-trip", round_trip, "us/round-trip");
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("the echoing child failed");
 }
@@ -260,7 +290,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(subcommand, "fault") && argc == 4)
 		bench_fault(count_arg(argv[2], "MIB"), count_arg(argv[3], "ROUNDS"));
 	else if (!strcmp(subcommand, "pipe") && argc == 3)
-		bench_pipe(count_arg(argv[2], "ROUNDS"));
+		bench_pipe(count_arg(argv[2], "ROUNDS"), 0);
+	else if (!strcmp(subcommand, "switch") && argc == 3)
+		bench_pipe(count_arg(argv[2], "ROUNDS"), 1);
 	else if (!strcmp(subcommand, "gzip") && argc == 3)
 		bench_gzip(count_arg(argv[2], "MIB"));
 	else
