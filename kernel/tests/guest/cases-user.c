@@ -272,3 +272,69 @@ static void case_user_syscall_any_stack(void)
 	}
 }
 TEST_CASE("user-syscall-any-stack", case_user_syscall_any_stack, 0);
+
+/*
+ * Demand paging as Linux does it: a user access faults, the kernel maps
+ * the page and returns to the instruction, which runs again.  lg.ko fills
+ * the shadow entry at that return already (rather than on the refault), so
+ * this checks the access then sees the page the kernel mapped, with the
+ * accessed and dirty bits of the access, and that an access the new entry
+ * still refuses (a write to a page mapped read-only) faults as it should.
+ */
+#define DEMAND_VA	0x10000000UL
+#define DEMAND_PATTERN	0xde3a4d0000000000UL
+
+static u64 demand_pa;
+static bool demand_writable;
+
+static bool map_demand_page(u64 cr2, u64 error)
+{
+	u64 page = cr2 & ~(PAGE_SIZE - 1);
+
+	if (page != DEMAND_VA || (error & PF_PRESENT))
+		return false;		/* a second fault: the case looks at it */
+	demand_pa = alloc_page();
+	*(u64 *)phys_to_virt(demand_pa + (cr2 - page)) = DEMAND_PATTERN | (cr2 - page);
+	map_page(kernel_pml4, page, demand_pa, PTE_U | (demand_writable ? PTE_W : 0));
+	return true;
+}
+
+static void case_user_demand_paging(void)
+{
+	struct user_exit *e;
+	u64 *pte;
+
+	user_fault_mapper = map_demand_page;
+	user_faults_mapped = 0;
+	demand_writable = false;
+	e = run_user(user_read, DEMAND_VA + 0x18, USER_RFLAGS);
+	CHECK(user_faults_mapped == 1 && e->regs.vector == LGUEST_TRAP_SYSCALL &&
+	      e->regs.rdi == (DEMAND_PATTERN | 0x18), "a read of a page mapped on demand: "
+	      "%u faults mapped, run ended by vector %lu with rdi %lx", user_faults_mapped,
+	      e->regs.vector, e->regs.rdi);
+	pte = pte_lookup(kernel_pml4, DEMAND_VA, 0);
+	CHECK(pte && (*pte & PTE_A) && !(*pte & PTE_D), "the page read on demand has "
+	      "pte %lx, expected accessed and clean", pte ? *pte : 0);
+
+	/* Read-only: the write faults again, now on a present page. */
+	e = run_user(user_write, DEMAND_VA + 8, USER_RFLAGS);
+	CHECK(e->regs.vector == X86_TRAP_PF && e->regs.error == (PF_PRESENT | PF_WRITE | PF_USER) &&
+	      e->cr2 == DEMAND_VA + 8, "a write to the read-only page: vector %lu error %lx "
+	      "cr2 %lx, expected a protection fault", e->regs.vector, e->regs.error, e->cr2);
+	unmap_page(kernel_pml4, DEMAND_VA);
+	hcall1(LHCALL_INVLPG, DEMAND_VA);
+
+	demand_writable = true;
+	e = run_user(user_write, DEMAND_VA + 8, USER_RFLAGS);
+	pte = pte_lookup(kernel_pml4, DEMAND_VA, 0);
+	CHECK(e->regs.vector == LGUEST_TRAP_SYSCALL &&
+	      *(u64 *)phys_to_virt(demand_pa + 8) == 1, "a write to a page mapped on "
+	      "demand: run ended by vector %lu, the page holds %lx", e->regs.vector,
+	      *(u64 *)phys_to_virt(demand_pa + 8));
+	CHECK(pte && (*pte & PTE_A) && (*pte & PTE_D), "the page written on demand has "
+	      "pte %lx, expected accessed and dirty", pte ? *pte : 0);
+	unmap_page(kernel_pml4, DEMAND_VA);
+	hcall1(LHCALL_INVLPG, DEMAND_VA);
+	user_fault_mapper = NULL;
+}
+TEST_CASE("user-demand-paging", case_user_demand_paging, 0);

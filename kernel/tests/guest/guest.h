@@ -225,6 +225,9 @@ struct user_exit *run_user_through(const struct lguest_iret_frame *frame);
 u64 user_va(const char *stub);
 extern struct user_exit user_echo;	/* state at the last USER_SYS_ECHO */
 extern bool user_exit_on_upcall;	/* an upcall from user mode ends the run */
+/* Maps the page of a user-mode page fault (true: resume the instruction). */
+extern bool (*user_fault_mapper)(u64 cr2, u64 error);
+extern unsigned int user_faults_mapped;
 
 /* main.c: the case registry */
 #define CASE_FATAL	0x1	/* succeeds by getting the guest killed */

@@ -19,6 +19,8 @@ struct debug_record debug_traps;
 struct upcall_record upcalls;
 struct user_exit user_echo;
 bool user_exit_on_upcall;
+bool (*user_fault_mapper)(u64 cr2, u64 error);
+unsigned int user_faults_mapped;
 
 static struct user_exit user_exit;
 static struct kctx user_ctx;
@@ -104,6 +106,12 @@ static void handle_upcall(struct trap_regs *regs, u64 irq_enabled)
 
 static void handle_user_event(struct trap_regs *regs, u64 irq_enabled)
 {
+	/* Demand paging: the case maps the page, the instruction runs again. */
+	if (regs->vector == X86_TRAP_PF && user_fault_mapper &&
+	    user_fault_mapper(shared.cr2, regs->error)) {
+		user_faults_mapped++;
+		return;
+	}
 	if (regs->vector == LGUEST_TRAP_SYSCALL) {
 		switch (regs->rax) {
 		case USER_SYS_NOP:
