@@ -130,7 +130,7 @@ static const char *const lg_stat_names[] = {
 	"exit_page_fault", "exit_mmio", "exit_emulated", "exit_exception",
 	"exit_host", "upcalls", "cr3_loads", "shadow_tables_made",
 	"shadow_tables_freed", "shadow_evictions", "fast_user_syscalls",
-	"fast_irets", "shadow_prefills",
+	"fast_irets",
 };
 
 static int lg_proc_show(struct seq_file *m, void *unused)
@@ -357,8 +357,6 @@ static int handle_page_fault(struct lguest *lg, u64 cr2,
 	if (lg->shared)
 		WRITE_ONCE(lg->shared->cr2, cr2);
 	lg->stats.exit_page_fault++;
-	if (lg->user_mode)
-		lg_shadow_expect_refault(lg, cr2, lg->regs.errcode);
 	return lg_reflect_trap(lg, X86_TRAP_PF, true, r & LG_PF_ERRCODE);
 }
 

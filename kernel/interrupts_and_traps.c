@@ -166,8 +166,6 @@ int lg_do_iret(struct lguest *lg)
 	lg->regs.rsp = f.rsp;
 	lg->user_mode = f.cs == LGUEST_USER_CS;
 	lg_set_virtual_if(lg, f.rflags);
-	if (lg->user_mode)
-		lg_shadow_prefill(lg);
 	return 0;
 }
 

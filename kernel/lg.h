@@ -107,12 +107,6 @@ struct lguest {
 	u64 debugreg[4], dr7;		/* LHCALL_SET_DEBUGREG */
 	u64 dr6;			/* at the last #DB, for the guest */
 	struct lg_shadow shadow;
-	/* The page fault from user mode just reflected (page_tables.c). */
-	struct {
-		bool pending;
-		u64 va, cr3;
-		u32 access;		/* LG_PF_WRITE, LG_PF_INSTR */
-	} prefill;
 
 	/* The page shared with the guest, pinned and mapped in the kernel. */
 	struct lguest_shared *shared;
@@ -179,8 +173,6 @@ void lg_shadow_invlpg(struct lguest *lg, u64 va);
 void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
 		     u64 *user_pa);
 int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);
-void lg_shadow_expect_refault(struct lguest *lg, u64 va, u64 hw_errcode);
-void lg_shadow_prefill(struct lguest *lg);
 int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w);
 int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len);
 int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len);

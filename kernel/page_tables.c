@@ -522,38 +522,6 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 }
 
 /*
- * A page fault reflected from user mode is nearly always followed by the
- * guest kernel mapping the page and returning to the instruction, which
- * then faults again, only for us to fill the shadow.  So we remember the
- * fault, the next return to user mode takes the slow path (the switcher's
- * fast one is off meanwhile), and there we fill the shadow entry at once
- * if the guest's tables now allow the access, in the same address space:
- * one world switch less per page the guest maps on demand.  The accessed
- * and dirty bits the walk sets are those the retried access would set a
- * moment later; an access the guest still refuses is left to fault.
- */
-void lg_shadow_expect_refault(struct lguest *lg, u64 va, u64 hw_errcode)
-{
-	lg->prefill.pending = true;
-	lg->prefill.va = va;
-	lg->prefill.cr3 = lg->cr3;
-	lg->prefill.access = hw_errcode & (LG_PF_WRITE | LG_PF_INSTR);
-}
-
-/* At a return to user mode through C. */
-void lg_shadow_prefill(struct lguest *lg)
-{
-	u64 gpa;
-
-	if (!lg->prefill.pending)
-		return;
-	lg->prefill.pending = false;
-	if (lg->prefill.cr3 == lg->cr3 &&
-	    lg_shadow_fault(lg, lg->prefill.va, lg->prefill.access, &gpa) == 0)
-		lg->stats.shadow_prefills++;
-}
-
-/*
  * Copy between the guest's virtual memory (as its kernel sees it) and ours,
  * page by page through the guest's own tables.
  */

@@ -593,15 +593,10 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	memset(state + SW_FAST_SYSCALLS, 0, SW_FAST_END - SW_FAST_SYSCALLS);
 	STATE(state, SW_SCRATCH, u64) = 0;
 	map_guest_shared_page(cpu, lg->shared_page);
-	STATE(state, SW_SWITCH_FLAGS, u64) &= ~(LG_SWITCH_FAST |
-						LG_SWITCH_FAST_IRET);
-	if (fast_paths && lg->shared_page) {
+	if (fast_paths && lg->shared_page)
 		STATE(state, SW_SWITCH_FLAGS, u64) |= LG_SWITCH_FAST;
-		/* A return that should fill the shadow goes through C. */
-		if (!lg->prefill.pending)
-			STATE(state, SW_SWITCH_FLAGS, u64) |=
-				LG_SWITCH_FAST_IRET;
-	}
+	else
+		STATE(state, SW_SWITCH_FLAGS, u64) &= ~LG_SWITCH_FAST;
 	memcpy(state + SW_GUEST_SEGS, lg->segs, sizeof(lg->segs));
 	lg->regs.cs = lg->user_mode ? LG_SEL_USER_CS : LG_SEL_GUEST_KERNEL_CS;
 	lg->regs.ss = LG_SEL_USER_DS;

@@ -258,9 +258,7 @@ lg_syscall_entry:
 	cmpq	$LG_SEL_USER_CS, SW(SW_GUEST_CS)(%rip)
 	je	fast_user_syscall
 	cmpq	$LHCALL_IRET, %rax
-	jne	syscall_to_host
-	testb	$LG_SWITCH_FAST_IRET, SW(SW_SWITCH_FLAGS)(%rip)
-	jnz	fast_iret
+	je	fast_iret
 syscall_to_host:
 	pushq	$LG_SEL_USER_DS
 	pushq	SW(SW_SCRATCH)(%rip)

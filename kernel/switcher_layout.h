@@ -92,7 +92,6 @@
 /* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
 #define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
 #define LG_SWITCH_FAST		0x2	/* the fast paths may run */
-#define LG_SWITCH_FAST_IRET	0x4	/* ... the one for LHCALL_IRET too */
 
 /* Offsets in struct lguest_shared that the fast paths use. */
 #define SH_IRQ_ENABLED		0x00

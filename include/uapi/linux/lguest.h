@@ -99,8 +99,6 @@ struct lguest_stats {
 	/* Handled inside the switcher, with no world switch to host C: */
 	__u64 fast_user_syscalls;	/* SYSCALL from user mode, reflected */
 	__u64 fast_irets;		/* LHCALL_IRET to user mode */
-	/* shadow entries filled at the return from a user page fault */
-	__u64 shadow_prefills;
 	__u64 hypercalls[LGUEST_STATS_HCALLS];
 };
 

@@ -275,11 +275,10 @@ TEST_CASE("user-syscall-any-stack", case_user_syscall_any_stack, 0);
 
 /*
  * Demand paging as Linux does it: a user access faults, the kernel maps
- * the page and returns to the instruction, which runs again.  lg.ko fills
- * the shadow entry at that return already (rather than on the refault), so
- * this checks the access then sees the page the kernel mapped, with the
- * accessed and dirty bits of the access, and that an access the new entry
- * still refuses (a write to a page mapped read-only) faults as it should.
+ * the page and returns to the instruction (through the switcher's fast
+ * return), which runs again and now sees the page the kernel mapped, with
+ * the accessed and dirty bits of the access; an access the new entry still
+ * refuses (a write to a page mapped read-only) faults as it should.
  */
 #define DEMAND_VA	0x10000000UL
 #define DEMAND_PATTERN	0xde3a4d0000000000UL
