@@ -44,6 +44,8 @@ LGBOX_APPLET("launch", launch_main,
 	"  --initrd FILE          initial ramdisk\n"
 	"  --cmdline STR          kernel command line (device words are appended)\n"
 	"  --memory SIZE          guest RAM, e.g. 64M, 1G (default 128M; 2M multiple)\n"
+	"  --host-cpus LIST       run the guest on these host CPUs only, e.g. 2-3 or\n"
+	"                         0,2-3 (default any)\n"
 	"  --name NAME            guest name for the run directory (default guest)\n"
 	"  --console KIND         stdio | socket | log:FILE[:MAXSIZE]; repeatable\n"
 	"                         (default stdio, or socket with --daemon)\n"
@@ -128,12 +130,13 @@ static int dry_run(const struct launch_opts *opts)
 	struct device_set devs;
 	struct guest_boot boot;
 
-	if (guest_ram_map(&ram, opts->memory) < 0 ||
+	if (vcpu_pin(opts) < 0 || guest_ram_map(&ram, opts->memory) < 0 ||
 	    devices_create(&devs, opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
 	    vcpu_load_guest(opts, &ram, guest_cmdline, &boot) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	printf("name: %s\n", opts->name);
 	printf("memory: %llu MiB\n", (unsigned long long)(opts->memory >> 20));
+	printf("host-cpus: %s\n", opts->host_cpus ? opts->host_cpus : "any");
 	printf("kernel: %s (entry 0x%llx, physical 0x%llx-0x%llx)\n", opts->kernel,
 	       (unsigned long long)boot.entry, (unsigned long long)boot.kernel_start,
 	       (unsigned long long)boot.kernel_end);
@@ -161,7 +164,8 @@ static int run_guest(const struct launch_opts *opts)
 
 	snprintf(sock, sizeof(sock), "%s/%s/console", opts->run_dir, opts->name);
 	vcpu_install_signals();
-	if (guest_ram_map(&ram, opts->memory) < 0 ||
+	/* First: the I/O thread inherits it, and guest RAM is first touched there. */
+	if (vcpu_pin(opts) < 0 || guest_ram_map(&ram, opts->memory) < 0 ||
 	    devices_create(&devs, opts, &ram, guest_cmdline, sizeof(guest_cmdline)) < 0 ||
 	    vcpu_load_guest(opts, &ram, guest_cmdline, &boot) < 0 ||
 	    console_setup(opts, sock) < 0 || ioloop_start() < 0 ||

@@ -3,7 +3,8 @@
  * scripts): every guest with a run directory (/run/lguest/NAME, see
  * launch/rundir.c) and every fixed guest with a config file
  * (/etc/lgbox/guests/NAME.conf), with its state, launcher pid, memory,
- * uptime, restarts and how it last ended.  list only reads: a run
+ * uptime, restarts, vCPUs (how many, the host CPUs they may run on and
+ * the one each last ran on) and how it last ended.  list only reads: a run
  * directory whose launcher died reads as crashed, and the next start or
  * stop of that name cleans it.
  */
@@ -14,7 +15,8 @@
 //kconfig:	help
 //kconfig:	  Lists the guests started by "lgbox launch" and the fixed guests
 //kconfig:	  with their state (running, restarting, stopped, crashed...),
-//kconfig:	  pid, memory, uptime, restarts and last end, as text or JSON.
+//kconfig:	  pid, memory, uptime, restarts, vCPUs and their host CPUs and
+//kconfig:	  last end, as text or JSON.
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +28,10 @@ static int list_main(int argc, char **argv);
 LGBOX_APPLET("list", list_main,
 	"[--json] [--run-dir DIR] [--config-dir DIR]\n"
 	"\n"
-	"List the guests: NAME STATE PID MEMORY UPTIME RESTARTS LAST-END, for every\n"
-	"guest launch runs or ran from a config file, and every fixed guest.\n"
+	"List the guests: NAME STATE PID MEMORY UPTIME RESTARTS VCPUS HOST-CPUS\n"
+	"VCPU-CPUS LAST-END, for every guest launch runs or ran from a config file,\n"
+	"and every fixed guest.  HOST-CPUS: where its vCPUs may run (any: not pinned);\n"
+	"VCPU-CPUS: the host CPU each last ran on.\n"
 	"States: starting running stopping restarting stopped crashed.\n"
 	"\n"
 	"  --json             one JSON array of objects, for scripts\n"
@@ -68,8 +72,24 @@ static void print_json_string(const char *s)
 	putchar('"');
 }
 
+/* The host CPU each vCPU last ran on, "2,3"; unknown ones as UNKNOWN. */
+static void format_vcpu_cpus(const struct guest_status *st, const char *sep,
+			     const char *unknown, char *buf, size_t size)
+{
+	size_t len = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < st->vcpus && len < size; i++)
+		len += st->vcpu_cpu[i] < 0 ?
+		       snprintf(buf + len, size - len, "%s%s", i ? sep : "", unknown) :
+		       snprintf(buf + len, size - len, "%s%d", i ? sep : "", st->vcpu_cpu[i]);
+}
+
 static void print_json(const struct guest_status *st, int index)
 {
+	char cpus[RUNDIR_MAX_VCPUS * 8];
+
 	printf("%s\n  {\"name\": ", index ? "," : "[");
 	print_json_string(st->name);
 	printf(", \"state\": ");
@@ -82,22 +102,35 @@ static void print_json(const struct guest_status *st, int index)
 	st->memory ? printf("%llu", (unsigned long long)st->memory) : printf("null");
 	printf(", \"uptime\": ");
 	st->uptime >= 0 ? printf("%lld", st->uptime) : printf("null");
-	printf(", \"restarts\": %lu, \"last_end\": ", st->restarts);
+	printf(", \"restarts\": %lu, \"vcpus\": ", st->restarts);
+	st->vcpus ? printf("%u", st->vcpus) : printf("null");
+	printf(", \"host_cpus\": ");
+	st->host_cpus[0] ? print_json_string(st->host_cpus) : (void)printf("null");
+	format_vcpu_cpus(st, ", ", "null", cpus, sizeof(cpus));
+	printf(", \"vcpu_cpus\": ");
+	st->vcpus ? printf("[%s]", cpus) : printf("null");
+	printf(", \"last_end\": ");
 	st->ended[0] ? print_json_string(st->ended) : (void)printf("null");
 	putchar('}');
 }
 
 static void print_text(const struct guest_status *st)
 {
-	char pid[24] = "-", memory[24] = "-", uptime[24];
+	char pid[24] = "-", memory[24] = "-", uptime[24], vcpus[16] = "-";
+	char cpus[RUNDIR_MAX_VCPUS * 8] = "-";
 
 	if (st->pid > 0)
 		snprintf(pid, sizeof(pid), "%ld", st->pid);
 	if (st->memory)
 		snprintf(memory, sizeof(memory), "%lluM", (unsigned long long)st->memory >> 20);
 	format_uptime(st->uptime, uptime, sizeof(uptime));
-	printf("%-16s %-10s %7s %7s %9s %8lu  %s\n", st->name, st->state, pid, memory, uptime,
-	       st->restarts, st->ended[0] ? st->ended : "-");
+	if (st->vcpus) {
+		snprintf(vcpus, sizeof(vcpus), "%u", st->vcpus);
+		format_vcpu_cpus(st, ",", "?", cpus, sizeof(cpus));
+	}
+	printf("%-16s %-10s %7s %7s %9s %8lu %5s %-9s %-9s  %s\n", st->name, st->state, pid,
+	       memory, uptime, st->restarts, vcpus, st->host_cpus[0] ? st->host_cpus : "-", cpus,
+	       st->ended[0] ? st->ended : "-");
 }
 
 static void list_one(const char *name, void *arg)
@@ -141,8 +174,8 @@ static int list_main(int argc, char **argv)
 		return lgbox_usage_error("unexpected argument \"%s\" (list takes options only)",
 					 argv[lgbox_optind]);
 	if (!ctx.json)
-		printf("%-16s %-10s %7s %7s %9s %8s  %s\n", "NAME", "STATE", "PID", "MEMORY",
-		       "UPTIME", "RESTARTS", "LAST END");
+		printf("%-16s %-10s %7s %7s %9s %8s %5s %-9s %-9s  %s\n", "NAME", "STATE", "PID",
+		       "MEMORY", "UPTIME", "RESTARTS", "VCPUS", "HOST-CPUS", "VCPU-CPUS", "LAST END");
 	rundir_for_each_name(ctx.run_dir, config_dir, list_one, &ctx);
 	if (ctx.json)
 		printf(ctx.printed ? "\n]\n" : "[]\n");

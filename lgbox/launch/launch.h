@@ -56,6 +56,7 @@ struct launch_opts {
 	char *config;		/* --config FILE, or NULL */
 	char *kernel, *initrd, *cmdline;
 	uint64_t memory;
+	char *host_cpus;	/* the CPU list the guest process runs on, NULL: any */
 	struct console_opt consoles[LAUNCH_MAX_CONSOLES];
 	unsigned int nr_consoles;
 	struct block_opt blocks[LAUNCH_MAX_BLOCKS];
@@ -93,8 +94,9 @@ int launch_parse_config(struct launch_opts *opts, const char *path);
  */
 int supervise(const struct launch_opts *opts, int (*run_guest)(const struct launch_opts *opts));
 /*
- * In the guest process: tells the supervisor "running", "stopping" or
- * "ended" (fmt: how, printf style, may be NULL).
+ * In the guest process: tells the supervisor "vcpu" (fmt: the vCPU
+ * thread's id), "running", "stopping" or "ended" (fmt: how), fmt printf
+ * style, may be NULL.
  */
 void guest_report(const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

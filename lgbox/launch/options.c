@@ -6,6 +6,7 @@
  * net and sharenet, console) given on the command line replaces the file's
  * list.  Every value is checked here, before launch does anything.
  */
+#define _GNU_SOURCE	/* cpu_set_t */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "../lgbox.h"
+#include "../lib/cpulist.h"
 #include "../lib/guest_image.h"
 #include "../lib/users.h"
 #include "launch.h"
@@ -181,6 +183,20 @@ static const char *set_user(struct launch_opts *o, const char *v)
 	return NULL;
 }
 
+/* host-cpus: a CPU list, or any (undoes a config file's); applied by vcpu_pin(). */
+static const char *set_host_cpus(struct launch_opts *o, const char *v)
+{
+	cpu_set_t set;
+
+	if (strlen(v) > RUNDIR_HOST_CPUS_MAX)
+		return "a list of at most 255 characters";
+	if (strcmp(v, "any") && cpulist_parse(v, &set) < 0)
+		return "expected host CPUs like 2, 2-3 or 0,2-3 (numbers 0-1023, ranges LOW-HIGH), or any";
+	free(o->host_cpus);
+	o->host_cpus = strcmp(v, "any") ? dup_value(v) : NULL;
+	return NULL;
+}
+
 /* The command line's first item of a list replaces the config file's list. */
 static void start_list(unsigned int bit, unsigned int *count)
 {
@@ -344,6 +360,7 @@ static const char *set_sharenet(struct launch_opts *o, const char *v)
 
 static const struct launch_option options[] = {
 	{ "memory", true, set_memory, 0 },
+	{ "host-cpus", true, set_host_cpus, 0 },
 	{ "kernel", true, set_kernel, 0 },
 	{ "initrd", true, set_initrd, 0 },
 	{ "cmdline", true, set_cmdline, 0 },

@@ -9,8 +9,10 @@
  *               pid is never taken for it
  *   state       starting running stopping restarting stopped crashed
  *   guest-pid   the process running the guest (its mtime: when it started)
- *   memory restarts ended   guest RAM in bytes, restarts so far, how the
- *               last boot ended
+ *   vcpu-tids   its vCPU threads' ids, a line each, once the guest runs
+ *   memory host-cpus restarts ended   guest RAM in bytes, the host CPUs
+ *               it may run on ("any" if not pinned), restarts so far, how
+ *               the last boot ended
  *   config      present when the guest comes from a config file: its
  *               record (state, ended, restarts) then stays after the end
  *   console     the console socket
@@ -38,9 +40,11 @@
 #include "rundir.h"
 
 /* What a live launcher writes, removed when it ends. */
-static const char *const live_files[] = { "pid", "start-time", "guest-pid", "console" };
+static const char *const live_files[] = { "pid", "start-time", "guest-pid", "vcpu-tids",
+					  "console" };
 /* The record of a config guest, kept after the end. */
-static const char *const record_files[] = { "state", "memory", "restarts", "ended", "config" };
+static const char *const record_files[] = { "state", "memory", "host-cpus", "restarts", "ended",
+					    "config" };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -73,8 +77,8 @@ static int write_file_atomically(const char *dir, const char *name, const char *
 	return 0;
 }
 
-/* The first line of DIR/NAME, or "" if there is none. */
-static void read_line(const char *dir, const char *name, char *buf, size_t size)
+/* As much of DIR/NAME as fits into buf, or "" if there is none. */
+static void read_text(const char *dir, const char *name, char *buf, size_t size)
 {
 	char path[4200];
 	ssize_t n = -1;
@@ -87,6 +91,12 @@ static void read_line(const char *dir, const char *name, char *buf, size_t size)
 		close(fd);
 	}
 	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* The first line of DIR/NAME, or "" if there is none. */
+static void read_line(const char *dir, const char *name, char *buf, size_t size)
+{
+	read_text(dir, name, buf, size);
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
@@ -110,25 +120,35 @@ static void unlink_in(const char *dir, const char *const *names, size_t count)
 	}
 }
 
-/* Field 22 of /proc/PID/stat: when the process started, in ticks since boot. */
-static uint64_t process_start_time(long pid)
+/* Field FIELD (3 or later) of the stat file PATH in /proc; -1 if unknown. */
+static long long stat_field(const char *path, int field)
 {
-	char path[64], buf[1024], *p;
-	uint64_t start;
+	char buf[1024], *p;
+	uint64_t value;
 	ssize_t n;
-	int fd, field;
+	int fd, i;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	p = strrchr(buf, ')');	/* the command name may hold anything */
-	for (field = 2; p && field < 22; field++)
+	for (i = 2; p && i < field; i++)
 		p = strchr(p + 1, ' ');
-	return p && lgbox_scan_uint(p + 1, 10, UINT64_MAX, &start) ? start : 0;
+	return p && lgbox_scan_uint(p + 1, 10, INT64_MAX, &value) ? (long long)value : -1;
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in ticks since boot; 0 if unknown. */
+static uint64_t process_start_time(long pid)
+{
+	char path[64];
+	long long start;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	start = stat_field(path, 22);
+	return start < 0 ? 0 : start;
 }
 
 static void lock_path(const char *dir, char *path, size_t size)
@@ -228,9 +248,9 @@ static int take_lock(const char *dir)
 }
 
 int rundir_create(struct rundir *rd, const char *run_dir, const char *name,
-		  uint64_t memory, bool keep_record)
+		  uint64_t memory, const char *host_cpus, bool keep_record)
 {
-	char text[64];
+	char text[RUNDIR_HOST_CPUS_MAX + 2];
 
 	rd->lock_fd = -1;
 	rd->keep_record = keep_record;
@@ -266,6 +286,8 @@ int rundir_create(struct rundir *rd, const char *run_dir, const char *name,
 	rundir_write(rd, "start-time", text);
 	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)memory);
 	rundir_write(rd, "memory", text);
+	snprintf(text, sizeof(text), "%s\n", host_cpus ? host_cpus : "any");
+	rundir_write(rd, "host-cpus", text);
 	rundir_write(rd, "state", "starting\n");
 	rundir_write(rd, "restarts", "0\n");
 	if (keep_record)
@@ -298,6 +320,22 @@ void rundir_finish(struct rundir *rd)
 	rd->lock_fd = -1;
 }
 
+/* Where each vCPU thread of the guest process last ran: field 39 of its stat. */
+static void read_vcpus(const char *dir, struct guest_status *st)
+{
+	char tids[RUNDIR_MAX_VCPUS * 12], path[64];
+	const char *p = tids;
+	uint64_t tid;
+
+	read_text(dir, "vcpu-tids", tids, sizeof(tids));
+	while (st->vcpus < RUNDIR_MAX_VCPUS && (p = lgbox_scan_uint(p, 10, INT32_MAX, &tid)) &&
+	       *p++ == '\n') {
+		snprintf(path, sizeof(path), "/proc/%ld/task/%llu/stat", st->guest_pid,
+			 (unsigned long long)tid);
+		st->vcpu_cpu[st->vcpus++] = stat_field(path, 39);
+	}
+}
+
 int rundir_read_status(const char *run_dir, const char *name, struct guest_status *st)
 {
 	char dir[4200], path[4300];
@@ -314,6 +352,7 @@ int rundir_read_status(const char *run_dir, const char *name, struct guest_statu
 	st->live = lock_is_held(dir);
 	read_line(dir, "state", st->state, sizeof(st->state));
 	read_line(dir, "ended", st->ended, sizeof(st->ended));
+	read_line(dir, "host-cpus", st->host_cpus, sizeof(st->host_cpus));
 	st->memory = read_number(dir, "memory");
 	st->restarts = read_number(dir, "restarts");
 	if (!st->live) {
@@ -332,6 +371,7 @@ int rundir_read_status(const char *run_dir, const char *name, struct guest_statu
 	if (stat(path, &sb) == 0) {
 		st->guest_pid = read_number(dir, "guest-pid");
 		st->uptime = time(NULL) - sb.st_mtime;
+		read_vcpus(dir, st);
 	}
 	return 0;
 }

@@ -11,6 +11,8 @@
 
 #define RUNDIR_DEFAULT		"/run/lguest"
 #define GUEST_CONFIG_DIR	"/etc/lgbox/guests"
+#define RUNDIR_MAX_VCPUS	32	/* of a guest, as vcpu-tids can list them */
+#define RUNDIR_HOST_CPUS_MAX	255	/* characters of a host-cpus list */
 
 /* ---- launch's side: a run directory it owns --------------------------- */
 struct rundir {
@@ -22,12 +24,12 @@ struct rundir {
 /*
  * Makes RUN_DIR/NAME and takes its lock (inherited by launch's children),
  * refusing when another launcher holds it; what a killed launcher left is
- * cleaned first.  Writes pid, start-time and memory.  0, or -1 with a
- * message.  keep_record: the guest comes from a config file, so list shows
- * it after it ended.
+ * cleaned first.  Writes pid, start-time, memory and host-cpus (NULL:
+ * any).  0, or -1 with a message.  keep_record: the guest comes from a
+ * config file, so list shows it after it ended.
  */
 int rundir_create(struct rundir *rd, const char *run_dir, const char *name,
-		  uint64_t memory, bool keep_record);
+		  uint64_t memory, const char *host_cpus, bool keep_record);
 /* Replaces FILE in the run directory with TEXT (atomically); warns on failure. */
 void rundir_write(const struct rundir *rd, const char *file, const char *text);
 void rundir_unlink(const struct rundir *rd, const char *file);
@@ -44,6 +46,9 @@ struct guest_status {
 	long long uptime;	/* seconds of the current boot, -1: not running */
 	unsigned long restarts;
 	char ended[256];	/* how the last boot ended, "" if none did */
+	char host_cpus[RUNDIR_HOST_CPUS_MAX + 1];	/* its CPUs, "any"; "" if unknown */
+	unsigned int vcpus;	/* vCPU threads of the running boot, 0: none */
+	int vcpu_cpu[RUNDIR_MAX_VCPUS];	/* the host CPU each last ran on, -1: unknown */
 };
 
 /*

@@ -22,8 +22,9 @@
  * processes by themselves and are not passed on again.  The guest process
  * talks back through two pipes: its stderr, copied to launch's own (so
  * that --daemon and --log treat every message alike), and a report pipe of
- * "running", "stopping" and "ended HOW" lines; the supervisor writes them
- * into the run directory, so the guest process needs no access to it.
+ * "vcpu TID", "running", "stopping" and "ended HOW" lines; the supervisor
+ * writes them into the run directory, so the guest process needs no access
+ * to it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +63,7 @@ struct supervisor {
 	char report[512];	/* partial line from the report pipe */
 	size_t report_len;
 	char ended[256];	/* how the boot ended, from its report */
+	char vcpu_tids[RUNDIR_MAX_VCPUS * 12];	/* its vCPU threads, a line each */
 	unsigned int restarts, in_a_row;
 };
 
@@ -115,7 +117,14 @@ static void set_number(struct supervisor *sv, const char *file, unsigned long n)
 /* One line from the guest process. */
 static void handle_report(struct supervisor *sv, char *line)
 {
-	if (!strcmp(line, "running")) {
+	size_t len = strlen(sv->vcpu_tids);
+	uint64_t tid;
+
+	if (!strncmp(line, "vcpu ", 5) && !lgbox_parse_uint(line + 5, INT32_MAX, &tid)) {
+		snprintf(sv->vcpu_tids + len, sizeof(sv->vcpu_tids) - len, "%llu\n",
+			 (unsigned long long)tid);
+		rundir_write(&sv->rd, "vcpu-tids", sv->vcpu_tids);
+	} else if (!strcmp(line, "running")) {
 		set_state(sv, "running");
 		clock_gettime(CLOCK_MONOTONIC, &sv->running_since);
 		sv->ran = sv->ever_ran = true;
@@ -218,6 +227,7 @@ static int run_boot(struct supervisor *sv, int (*run_guest)(const struct launch_
 		return LAUNCH_EXIT_FAILURE;
 	}
 	sv->ended[0] = '\0';
+	sv->vcpu_tids[0] = '\0';
 	sv->report_len = 0;
 	sv->ran = false;
 	sv->guest = fork();
@@ -263,6 +273,7 @@ static int run_boot(struct supervisor *sv, int (*run_guest)(const struct launch_
 		}
 	}
 	rundir_unlink(&sv->rd, "guest-pid");
+	rundir_unlink(&sv->rd, "vcpu-tids");
 	rundir_unlink(&sv->rd, "console");
 	if (WIFSIGNALED(sv->wait_status))
 		return -WTERMSIG(sv->wait_status);
@@ -388,7 +399,7 @@ int supervise(const struct launch_opts *opts, int (*run_guest)(const struct laun
 		return LAUNCH_EXIT_FAILURE;
 	if (opts->pidfile && write_pid_file(opts->pidfile, getpid()) < 0)
 		return LAUNCH_EXIT_FAILURE;
-	if (rundir_create(&sv.rd, opts->run_dir, opts->name, opts->memory,
+	if (rundir_create(&sv.rd, opts->run_dir, opts->name, opts->memory, opts->host_cpus,
 			  opts->config != NULL) < 0)
 		return LAUNCH_EXIT_FAILURE;
 	signal(SIGPIPE, SIG_IGN);

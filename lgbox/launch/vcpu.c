@@ -12,9 +12,10 @@
  * stopped that way.  The grace timer is alarm(): SIGALRM, like the stop
  * signals, can only reach this thread, as the other threads block all.
  */
-#define _GNU_SOURCE	/* memfd_create */
+#define _GNU_SOURCE	/* memfd_create, sched_setaffinity, gettid */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <linux/lguest.h>
 
 #include "../lgbox.h"
+#include "../lib/cpulist.h"
 #include "../lib/guest_image.h"
 #include "launch.h"
 #include "lguest_dev.h"
@@ -56,6 +58,28 @@ void vcpu_install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Every CPU of the list or none: sched_setaffinity() alone would take a
+ * list naming an absent CPU beside a present one, and run on fewer.
+ */
+int vcpu_pin(const struct launch_opts *opts)
+{
+	cpu_set_t want, allowed, both;
+
+	if (!opts->host_cpus)
+		return 0;
+	cpulist_parse(opts->host_cpus, &want);	/* checked by options.c */
+	CPU_ZERO(&allowed);
+	sched_getaffinity(0, sizeof(allowed), &allowed);
+	CPU_AND(&both, &want, &allowed);
+	if (CPU_EQUAL(&both, &want) && sched_setaffinity(0, sizeof(want), &want) == 0)
+		return 0;
+	lgbox_warn("cannot pin guest %s to host CPUs %s: not all of them are online and allowed "
+		   "here (the host has %d CPUs launch may use)", opts->name, opts->host_cpus,
+		   CPU_COUNT(&allowed));
+	return -1;
 }
 
 int guest_ram_map(struct guest_ram *ram, uint64_t size)
@@ -315,6 +339,8 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		return LAUNCH_EXIT_FAILURE;
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
+	/* The vCPU is this thread: list shows where it runs. */
+	guest_report("vcpu", "%d", (int)gettid());
 	guest_report("running", NULL);
 	fate = run_loop(lguest_fd, opts, devs);
 	/* The boot is over: its grace timer and stop requests with it. */

@@ -75,6 +75,28 @@ bad unknown_user 2 'bad value "nosuchuser" for --user: no such user in /etc/pass
 bad chroot_without_user 2 "--chroot needs --user" launch $G --chroot /tmp
 bad sharenet_bad_flag 2 'bad value "/tmp/n,bridge=br0" for --sharenet: unknown sharenet flag' \
 	launch $G --sharenet /tmp/n,bridge=br0
+cpus='expected host CPUs like 2, 2-3 or 0,2-3 (numbers 0-1023, ranges LOW-HIGH), or any'
+bad host_cpus_reversed_range 2 "lgbox launch: bad value \"3-2\" for --host-cpus: $cpus" \
+	launch $G --host-cpus 3-2
+bad host_cpus_empty_item 2 "lgbox launch: bad value \"0,,1\" for --host-cpus: $cpus" \
+	launch $G --host-cpus 0,,1
+bad host_cpus_empty 2 "lgbox launch: bad value \"\" for --host-cpus: $cpus" launch $G --host-cpus ""
+bad host_cpus_beyond_cpu_setsize 2 "lgbox launch: bad value \"4095\" for --host-cpus: $cpus" \
+	launch $G --host-cpus 4095
+bad host_cpus_garbage 2 "lgbox launch: bad value \"2-3x\" for --host-cpus: $cpus" \
+	launch $G --host-cpus 2-3x
+printf 'host-cpus = 0-\n' > "$tmp/cpus.conf"
+bad host_cpus_config_key 2 "lgbox launch: $tmp/cpus.conf:1: bad value \"0-\" for host-cpus: $cpus" \
+	launch $G --config "$tmp/cpus.conf"
+# the dry run pins itself: a CPU launch may not use is a runtime failure
+absent="not all of them are online and allowed here (the host has $(nproc) CPUs launch may use)"
+bad host_cpus_absent_cpu 1 "lgbox launch: cannot pin guest guest to host CPUs 1-1023: $absent" \
+	launch $G --host-cpus 1-1023
+cpu=$(awk '/^Cpus_allowed_list:/ { sub(/[-,].*/, "", $2); print $2 }' /proc/self/status)
+good host_cpus_present_cpu "host-cpus: $cpu" launch $G --host-cpus "$cpu"
+printf 'host-cpus = %s\n' "$cpu" > "$tmp/cpus.conf"
+good host_cpus_any_undoes_the_config "host-cpus: any" \
+	launch $G --config "$tmp/cpus.conf" --host-cpus any
 printf 'memory = 64M\nmemry = 3\n' > "$tmp/typo.conf"
 bad config_typo_is_a_usage_error 2 "$tmp/typo.conf:2: unknown key \"memry\" (did you mean \"memory\"?)" \
 	launch $G --config "$tmp/typo.conf"

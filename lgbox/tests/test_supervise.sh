@@ -6,7 +6,8 @@
 # restart=on-crash is back within the backoff and list says so; restart=no
 # leaves it crashed; the restart limit; stop of a guest that obeys the power
 # button ends with status 0, one that ignores it is killed after the grace
-# time, and stop --timeout kills a launcher; stop --all; start; a stale run
+# time, and stop --timeout kills a launcher; host-cpus pins the guest
+# process and list shows where its vCPU runs; stop --all; start; a stale run
 # directory whose pid belongs to another process can neither kill nor block
 # anything; the guest process runs as --user with no capabilities and the
 # seccomp filter, which refuses a system call the device model does not make.
@@ -41,9 +42,10 @@ guest_conf() {
 		for line in "$@"; do echo "$line"; done
 	} > "$conf/$name.conf"
 }
-# field NAME COLUMN: one column of NAME's line in list (STATE 2, PID 3, RESTARTS 6)
+# field NAME COLUMN: one column of NAME's line in list (STATE 2, PID 3, RESTARTS 6,
+# VCPUS 7, HOST-CPUS 8, VCPU-CPUS 9)
 field() { F list --run-dir "$run" --config-dir "$conf" | awk -v n="$1" -v c="$2" '$1 == n { print $c }'; }
-last_end() { F list --run-dir "$run" --config-dir "$conf" | awk -v n="$1" '$1 == n { $1=$2=$3=$4=$5=$6=""; sub(/^ +/, ""); print }'; }
+last_end() { F list --run-dir "$run" --config-dir "$conf" | awk -v n="$1" '$1 == n { for (i = 1; i <= 9; i++) $i = ""; sub(/^ +/, ""); print }'; }
 # wait_state NAME STATE SECONDS: until list shows it
 wait_state() {
 	i=0
@@ -73,6 +75,8 @@ guests = {g["name"]: g for g in json.load(open(sys.argv[1]))}
 web = guests["web"]
 assert web["state"] == "running" and web["restarts"] == 1 and web["memory"] == 32 << 20
 assert web["last_end"] == "crashed: fake crash in boot 1" and isinstance(web["pid"], int)
+assert web["vcpus"] == 1 and web["host_cpus"] == "any" and len(web["vcpu_cpus"]) == 1
+assert isinstance(web["vcpu_cpus"][0], int)
 ' "$tmp/json" 2>"$tmp/err"; then
 	pass list_json
 else
@@ -134,6 +138,42 @@ check stop_timeout_kills_the_launcher "status $status, guest process $(grep Stat
 	sh -c '[ "$1" = 0 ] && grep -q "did not stop within 1s; killing" "$3" && [ ! -e "$4" ] &&
 		{ ! kill -0 "$2" 2>/dev/null || grep -q "^State:.*zombie" "/proc/$2/status"; }' \
 	- $status "$guest" "$tmp/err" "$run/stuck"
+
+# --- host-cpus: the guest process (vCPU and I/O thread) runs there, its supervisor anywhere
+cpu=$(awk '/^Cpus_allowed_list:/ { sub(/[-,].*/, "", $2); print $2 }' /proc/self/status)
+mine=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+guest_conf pin "" "host-cpus = $cpu"
+F launch --daemon --config "$conf/pin.conf"
+guest=$(cat "$run/pin/guest-pid")
+vcpu=$(cat "$run/pin/vcpu-tids")
+check vcpu_thread_is_pinned "vCPU thread $vcpu of $guest: $(grep Cpus_allowed_list "/proc/$guest/task/$vcpu/status" 2>&1)" \
+	grep -q "^Cpus_allowed_list:	$cpu\$" "/proc/$guest/task/$vcpu/status"
+check every_guest_thread_is_pinned "$(grep Cpus_allowed_list "/proc/$guest"/task/*/status)" \
+	[ "$(grep -L "^Cpus_allowed_list:	$cpu\$" "/proc/$guest"/task/*/status)" = "" ]
+check supervisor_is_not_pinned "$(grep Cpus_allowed_list "/proc/$(cat "$run/pin/pid")/status")" \
+	grep -q "^Cpus_allowed_list:	$mine\$" "/proc/$(cat "$run/pin/pid")/status"
+check list_shows_the_pinning "vcpus $(field pin 7), host-cpus $(field pin 8), on $(field pin 9)" \
+	[ "$(field pin 7)" = 1 -a "$(field pin 8)" = "$cpu" -a "$(field pin 9)" = "$cpu" ]
+F list --json --run-dir "$run" --config-dir "$conf" > "$tmp/json"
+if python3 -c 'import json, sys
+pin = {g["name"]: g for g in json.load(open(sys.argv[1]))}["pin"]
+cpu = int(sys.argv[2])
+assert pin["vcpus"] == 1 and pin["host_cpus"] == str(cpu) and pin["vcpu_cpus"] == [cpu], pin
+' "$tmp/json" "$cpu" 2>"$tmp/err"; then
+	pass list_json_shows_the_pinning
+else
+	fail list_json_shows_the_pinning "$(cat "$tmp/err"): $(cat "$tmp/json")"
+fi
+F stop --run-dir "$run" pin
+check stopped_guest_has_no_vcpus "vcpus $(field pin 7), host-cpus $(field pin 8)" \
+	[ "$(field pin 7)" = - -a "$(field pin 8)" = "$cpu" -a "$(field pin 9)" = - ]
+F launch --run-dir "$run" --kernel "$tmp/guest.elf" --memory 32M --name nowhere \
+	--host-cpus 1023 > "$tmp/nowhere.out" 2>&1
+status=$?
+check absent_cpu_is_refused "status $status: $(cat "$tmp/nowhere.out")" \
+	sh -c '[ "$1" = 1 ] && [ "$(cat "$2")" = "lgbox launch: cannot pin guest nowhere to host CPUs 1023: $3" ]' \
+	- $status "$tmp/nowhere.out" \
+	"not all of them are online and allowed here (the host has $(nproc) CPUs launch may use)"
 
 # --- restart = no, and the restart limit
 guest_conf db "fake.run=0.2 fake.end=crash" "restart = no"

@@ -4,8 +4,10 @@
  * MMIO exits answered by the devices, each way a guest can end and the
  * exit status it gives, SIGTERM pressing the power button with and without
  * a poweroff in the grace time, and what the guest process reports to its
- * supervisor (guest_report() is recorded here instead of sent).
+ * supervisor (guest_report() is recorded here instead of sent), the vCPU
+ * thread's id first.
  */
+#define _GNU_SOURCE	/* gettid */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -131,6 +133,15 @@ static off_t file_size(const char *name)
 	return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* The reports of a boot that ran: the vCPU, this thread, then REST. */
+static const char *reports_of_a_run(const char *rest)
+{
+	static char text[1024];
+
+	snprintf(text, sizeof(text), "vcpu %d\nrunning\n%s", (int)gettid(), rest);
+	return text;
+}
+
 static void console_exit_reaches_console_and_poweroff_is_0(void)
 {
 	struct fake_step steps[2] = { exit_step(LGUEST_EXIT_CONSOLE),
@@ -141,7 +152,7 @@ static void console_exit_reaches_console_and_poweroff_is_0(void)
 	CHECK_EQ(boot(steps, 2), LAUNCH_EXIT_POWEROFF);
 	CHECK(file_has("console.log", "hello from the guest\n"));
 	CHECK_EQ(file_size("console.log"), 21);		/* once, not twice */
-	CHECK(!strcmp(reports, "running\nended powered off\n"));
+	CHECK(!strcmp(reports, reports_of_a_run("ended powered off\n")));
 }
 
 static void init_follows_the_boot_protocol(void)
@@ -198,7 +209,7 @@ static void crash_reason_is_made_printable(void)
 
 	CHECK_EQ(boot(&s, 1), LAUNCH_EXIT_CRASH);
 	CHECK(file_has("stderr", "guest vcpu crashed: oops?[2J?ended powered off"));
-	CHECK(!strcmp(reports, "running\nended crashed: oops?[2J?ended powered off\n"));
+	CHECK(!strcmp(reports, reports_of_a_run("ended crashed: oops?[2J?ended powered off\n")));
 }
 
 static void reboot_is_4(void)
