@@ -561,6 +561,36 @@ static void swap_msrs_to_host(const struct host_msrs *h)
 /* DR7's enable bits: without one, no guest breakpoint is loaded. */
 #define LG_DR7_ENABLES	0xffULL
 
+/*
+ * The shadow roots of the two views.  On a host with PCIDs each view has
+ * its own, so that the fast paths' switches between them (the two CR3
+ * loads of every guest system call) keep both views' TLB entries: they
+ * load with the "keep" bit.  Nothing needs flushing in between: the
+ * shadow changes only in C, and every way between C and the guest flushes
+ * the whole TLB anyway (CR4.PGE, see LG_CR4_OFF), every PCID included.
+ * Without PCIDs each load flushes, as the first entry's does.
+ */
+#define LG_PCID_KERNEL_VIEW	0x7fe	/* above the host's PCIDs (1..6) */
+#define LG_PCID_USER_VIEW	0x7ff
+#define LG_CR3_KEEP		BIT_ULL(63)
+
+static void fill_guest_roots(struct lguest *lg, void *state, unsigned int cpu)
+{
+	u64 kernel, user;
+
+	lg_shadow_roots(lg, lg_switcher_cpu_pgd_entry(cpu), &kernel, &user);
+	if (cr4_read_shadow() & X86_CR4_PCIDE) {
+		kernel |= LG_PCID_KERNEL_VIEW;
+		user |= LG_PCID_USER_VIEW;
+		STATE(state, SW_GUEST_CR3_KERNEL, u64) = kernel | LG_CR3_KEEP;
+		STATE(state, SW_GUEST_CR3_USER, u64) = user | LG_CR3_KEEP;
+	} else {
+		STATE(state, SW_GUEST_CR3_KERNEL, u64) = kernel;
+		STATE(state, SW_GUEST_CR3_USER, u64) = user;
+	}
+	STATE(state, SW_GUEST_CR3, u64) = lg->user_mode ? user : kernel;
+}
+
 static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 {
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
@@ -575,12 +605,7 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	rdmsrl(MSR_FS_BASE, STATE(state, SW_HOST_FS_BASE, u64));
 	rdmsrl(MSR_GS_BASE, STATE(state, SW_HOST_GS_BASE, u64));
 
-	lg_shadow_roots(lg, lg_switcher_cpu_pgd_entry(cpu),
-			&STATE(state, SW_GUEST_CR3_KERNEL, u64),
-			&STATE(state, SW_GUEST_CR3_USER, u64));
-	STATE(state, SW_GUEST_CR3, u64) = lg->user_mode ?
-		STATE(state, SW_GUEST_CR3_USER, u64) :
-		STATE(state, SW_GUEST_CR3_KERNEL, u64);
+	fill_guest_roots(lg, state, cpu);
 	STATE(state, SW_GUEST_FS_BASE, u64) = lg->fs_base;
 	STATE(state, SW_GUEST_GS_BASE, u64) = lg->user_mode ?
 		lg->gs_base_user : lg->gs_base_kernel;

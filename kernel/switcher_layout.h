@@ -74,8 +74,9 @@
 #define SW_GUEST_DR7		0x210	/* 0: the guest arms no breakpoint */
 /*
  * For the fast paths (switcher_64.S): the gs base of the mode the guest
- * is not in, the shadow roots of both views, the guest kernel's syscall
- * entry, the kernel stack in force, and how often each fast path ran.
+ * is not in, the CR3 values of both views (with their PCIDs and the keep
+ * bit where the host has PCIDs), the guest kernel's syscall entry, the
+ * kernel stack in force, and how often each fast path ran.
  */
 #define SW_GUEST_GS_OTHER	0x218
 #define SW_GUEST_CR3_KERNEL	0x220
