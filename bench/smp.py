@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""smp.py: do guests run side by side on the appliance's CPUs? (make bench runs it)
+
+In ONE boot of the appliance under QEMU TCG on 2 CPUs (MTTCG: two host threads, so two
+real CPUs), it times one CPU-bound job, `lgbox-workload gzip 8` (gzip of 8 MiB of
+generated text, bench/workload.c), each way:
+
+    native, 1 job      on host CPU 0 (taskset)
+    native, 2 jobs     one on each host CPU, at the same time
+    1 guest            a 1-vCPU guest pinned to host CPU 0 (lgbox launch --host-cpus 0)
+    2 guests           two 1-vCPU guests pinned to CPUs 0 and 1, the job started in both
+    2-vCPU guest       not run: guests have one vCPU so far (no lgbox launch --cpus)
+
+and prints the job's wall time (each job's own, from inside it), the mean per way, and
+the ratio to the same side's single job: 1.0 means the second job cost the first
+nothing, 2.0 that the two shared one CPU.  Figures, no assertions; a failed run prints
+FAILED and exits 1.  Environment: O (output directory, default output).
+"""
+
+import os
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
+from appliance import Appliance, ApplianceError  # noqa: E402
+from figures import FAILED, build, figure, shown  # noqa: E402
+from guestconsole import GUEST_CONFIG, in_guest, start_guest, wait_ready  # noqa: E402
+
+OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
+JOB = "lgbox-workload gzip 8"
+JOB_TIMEOUT = 300
+GUESTS = (("smp0", "0"), ("smp1", "1"))     # name, host CPU
+
+
+def job_ms(output):
+    """The job's wall time in ms from its output, or None."""
+    found = figure("gzip", output)
+    return found[0] if found else None
+
+
+def native_runs(box):
+    """[ms] of one job on CPU 0, and of two at once on CPUs 0 and 1."""
+    _, alone = box.run(f"taskset 1 {JOB} 2>&1", JOB_TIMEOUT)
+    _, both = box.run(f"taskset 1 {JOB} >/tmp/job0 2>&1 & taskset 2 {JOB} >/tmp/job1 2>&1; "
+                      "wait; cat /tmp/job0 /tmp/job1", JOB_TIMEOUT)
+    return [job_ms(alone)], [job_ms(line) for line in both.splitlines() if line.strip()]
+
+
+def start_jobs(box, names):
+    """Start the job in the background in each guest (at nearly the same moment)."""
+    for name in names:
+        in_guest(box, name, f"rm -f /tmp/job.out; ({JOB} >/tmp/job.out 2>&1 &)")
+
+
+def collect_jobs(box, names):
+    """[ms] of the job each guest ran (None where it never finished)."""
+    results = []
+    for name in names:
+        out = in_guest(box, name, "while ! grep -q gzip /tmp/job.out 2>/dev/null; do sleep 1; "
+                       "done; cat /tmp/job.out", JOB_TIMEOUT)
+        results.append(job_ms(out))
+    return results
+
+
+def guest_runs(box):
+    """[ms] of the job in one pinned guest alone, then in two pinned guests at once; and
+    what went wrong, if anything."""
+    for name, cpu in GUESTS:
+        start_guest(box, name, GUEST_CONFIG.format(name=name, cmdline="console=hvc0") +
+                    f"host-cpus = {cpu}\n")
+    if not all(wait_ready(box, name) for name, _ in GUESTS):
+        _, out = box.run("lgbox list; cat /tmp/smp0.out /tmp/smp1.out")
+        return [None], [None, None], f"a guest never became ready:\n{out}"
+    start_jobs(box, ["smp0"])
+    alone = collect_jobs(box, ["smp0"])
+    names = [name for name, _ in GUESTS]
+    start_jobs(box, names)
+    both = collect_jobs(box, names)
+    _, placement = box.run("lgbox list")
+    return alone, both, placement
+
+
+def row(way, runs, single):
+    """One line: the way, each job's ms, their mean and the ratio to SINGLE's mean."""
+    if not runs or None in runs:
+        print(f"{way:<16} {FAILED:>24}")
+        return None
+    mean = sum(runs) / len(runs)
+    ratio = f"{mean / single:.2f}" if single else "-"
+    print(f"{way:<16} {' '.join(shown(r) for r in runs):>24} {shown(mean):>10} {ratio:>8}")
+    return mean
+
+
+def main():
+    if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
+        print(f"bench/smp.py: no appliance images in {OUT}/images (run make first)",
+              file=sys.stderr)
+        return 1
+    log = os.path.join(OUT, "bench", "smp.console.log")
+    try:
+        with Appliance(out=OUT, log_path=log, qemu_args=("-m", "1024")) as box:
+            _, cpus = box.run("nproc")
+            native_alone, native_both = native_runs(box)
+            guest_alone, guest_both, placement = guest_runs(box)
+    except ApplianceError as err:
+        print(f"bench/smp.py: the appliance failed: {err}", file=sys.stderr)
+        return 1
+    print(f"A CPU-bound job ({JOB}) natively and in guests, one appliance boot under QEMU "
+          f"TCG with {cpus.strip()} CPUs ({build(OUT)})")
+    print(f"{'way':<16} {'each job (ms)':>24} {'mean':>10} {'vs one':>8}")
+    single = row("native, 1 job", native_alone, None)
+    row("native, 2 jobs", native_both, single)
+    single = row("1 guest", guest_alone, None)
+    row("2 guests", guest_both, single)
+    print(f"{'2-vCPU guest':<16} {'not run: guests have one vCPU so far':>40}")
+    print("where the guests ran (lgbox list, after the runs):")
+    print(placement.rstrip())
+    failed = None in native_alone + native_both + guest_alone + guest_both
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
