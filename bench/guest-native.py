@@ -45,7 +45,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
-from figures import FAILED, NOT_RUN, build, figure, print_table, shown  # noqa: E402
+from figures import (FAILED, NOT_RUN, build, figure, images_missing,  # noqa: E402
+                     print_table, shown)
 from guestconsole import GUEST_CONFIG, in_guest, start_guest  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
@@ -174,13 +175,14 @@ def guest_figures(box):
                  for name, args, _, _ in WORKLOADS]
     commands += [(f"{name}/no-fast", f"lgbox-workload {args} 2>&1", partial(figure, name),
                   False) for name, args, _, _ in WORKLOADS if name in NO_FAST]
-    counts = {}
+    counts, fast_now = {}, True
     for name, command, parse, fast in commands:
-        box.run(f"echo {int(fast)} > {FAST_PATHS}")
+        if fast != fast_now:
+            box.run(f"echo {int(fast)} > {FAST_PATHS}")
+            fast_now = fast
         before = lguest_counters(box)
         out = in_guest(box, GUEST, command, WORKLOAD_TIMEOUT)
         after = lguest_counters(box)
-        box.run(f"echo 1 > {FAST_PATHS}")
         if before and after:
             counts[name] = {key: after[key] - before[key] for key in after}
         figures[name] = parse(out) if out is not None else None
@@ -233,9 +235,7 @@ def print_counters(counts):
 
 
 def main():
-    if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
-        print(f"bench/guest-native.py: no appliance images in {OUT}/images (run make first)",
-              file=sys.stderr)
+    if images_missing(OUT, "bench/guest-native.py"):
         return 1
     log = os.path.join(OUT, "bench", "guest-native.console.log")
     try:

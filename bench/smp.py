@@ -25,7 +25,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
-from figures import FAILED, build, figure, shown  # noqa: E402
+from figures import FAILED, build, figure, images_missing, shown  # noqa: E402
 from guestconsole import GUEST_CONFIG, in_guest, start_guest, wait_ready  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
@@ -99,9 +99,7 @@ def row(way, runs, single):
 
 
 def main():
-    if not os.path.exists(os.path.join(OUT, "images", "host-initramfs.cpio.gz")):
-        print(f"bench/smp.py: no appliance images in {OUT}/images (run make first)",
-              file=sys.stderr)
+    if images_missing(OUT, "bench/smp.py"):
         return 1
     log = os.path.join(OUT, "bench", "smp.console.log")
     try:

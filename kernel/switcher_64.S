@@ -76,6 +76,12 @@
 /* Guest-kernel addresses: the kernel half above the hypervisor hole. */
 #define LG_GUEST_KERNEL_HALF	0xffff880000000000
 
+/* One read of guest-written memory into the state page, through %rcx. */
+.macro COPY_QWORD from, to
+	movq	\from, %rcx
+	movq	%rcx, \to
+.endm
+
 /* Go the slow way unless the 64-bit value at mem is canonical. */
 .macro CANONICAL_OR_FALLBACK mem:vararg
 	movq	\mem, %rcx
@@ -349,28 +355,14 @@ fast_iret:
 	/* No read of the guest's pointer before the checks are done. */
 	lfence
 fast_iret_read:
-	movq	IRET_RAX(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_RAX)(%rip)
-	movq	IRET_R11(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_R11)(%rip)
-	movq	IRET_RCX(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_RCX)(%rip)
-	movq	IRET_RIP(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_RIP)(%rip)
-	movq	IRET_CS(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_CS)(%rip)
-	movq	IRET_RFLAGS(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_RFLAGS)(%rip)
-	movq	IRET_RSP(%rax), %rcx
-	movq	%rcx, SW(SW_FAST_FRAME + IRET_RSP)(%rip)
+	.irp field, IRET_RAX, IRET_R11, IRET_RCX, IRET_RIP, IRET_CS, IRET_RFLAGS, IRET_RSP
+	COPY_QWORD \field(%rax), SW(SW_FAST_FRAME + \field)(%rip)
+	.endr
 	movq	IRET_SS(%rax), %rcx		/* unused, but C reads it too */
 fast_iret_read_end:
-	movq	SHARED(SH_KERNEL_STACK)(%rip), %rcx
-	movq	%rcx, SW(SW_FAST_STORES + 0)(%rip)
-	movq	SHARED(SH_FS_BASE)(%rip), %rcx
-	movq	%rcx, SW(SW_FAST_STORES + 8)(%rip)
-	movq	SHARED(SH_GS_BASE_USER)(%rip), %rcx
-	movq	%rcx, SW(SW_FAST_STORES + 16)(%rip)
+	COPY_QWORD SHARED(SH_KERNEL_STACK)(%rip), SW(SW_FAST_STORES + 0)(%rip)
+	COPY_QWORD SHARED(SH_FS_BASE)(%rip), SW(SW_FAST_STORES + 8)(%rip)
+	COPY_QWORD SHARED(SH_GS_BASE_USER)(%rip), SW(SW_FAST_STORES + 16)(%rip)
 
 	cmpq	$LGUEST_USER_CS, SW(SW_FAST_FRAME + IRET_CS)(%rip)
 	jne	fast_iret_fallback

@@ -11,6 +11,7 @@ table of figures side by side with the ratio guest/native.
 import os
 import re
 import subprocess
+import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,6 +23,15 @@ def figure(name, output):
     """(value, unit) of the "NAME VALUE UNIT" line in a workload's output, or None."""
     match = re.search(rf"^{re.escape(name)} ([0-9.]+) (\S+)$", output or "", re.M)
     return (float(match.group(1)), match.group(2)) if match else None
+
+
+def images_missing(out, script):
+    """Why SCRIPT cannot run (no appliance images in OUT), printed, or "" when it can."""
+    if os.path.exists(os.path.join(out, "images", "host-initramfs.cpio.gz")):
+        return ""
+    why = f"{script}: no appliance images in {out}/images (run make first)"
+    print(why, file=sys.stderr)
+    return why
 
 
 def build(out):
