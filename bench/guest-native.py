@@ -209,7 +209,7 @@ def report(native, guest, launch_ready):
 # LHCALL_* by number (include/uapi/linux/lguest.h), for the hypercall breakdown
 HCALL_NAMES = ("NOP", "INIT", "CONSOLE_WRITE", "SHUTDOWN", "SET_TRAP", "SET_KERNEL_STACK",
                "LOAD_CR3", "FLUSH_TLB", "INVLPG", "IRET", "SET_TIMER", "HALT", "NOTIFY",
-               "SET_SEGMENT_BASE", "SET_DEBUGREG")
+               "SET_SEGMENT_BASE", "SET_DEBUGREG", "START_VCPU", "SEND_IPI")
 
 
 def print_counters(counts):

@@ -56,6 +56,9 @@ static unsigned int measure_tsc_khz(void)
 	return ns ? div64_u64((rdtsc_ordered() - c0) * 1000000ULL, ns) : 0;
 }
 
+/* vCPUs per guest we run (the ABI allows up to LGUEST_MAX_VCPUS). */
+#define LG_SUPPORTED_VCPUS	1
+
 /* Biggest guest we accept: the pinned-page array is 8 bytes per page. */
 #define LG_MAX_MEM	(64ULL << 30)
 
@@ -253,7 +256,10 @@ static int check_init(const struct lguest_init *in)
 				    in->abi_version, LGUEST_ABI_VERSION);
 		return -EPROTONOSUPPORT;
 	}
-	if (in->flags || !in->mem_size || in->mem_size > LG_MAX_MEM ||
+	if (in->flags || in->reserved || !in->nr_vcpus ||
+	    in->nr_vcpus > LG_SUPPORTED_VCPUS)
+		return -EINVAL;
+	if (!in->mem_size || in->mem_size > LG_MAX_MEM ||
 	    (in->mem_base | in->mem_size) & ~PAGE_MASK ||
 	    !access_ok((void __user *)in->mem_base, in->mem_size))
 		return -EINVAL;
@@ -486,7 +492,7 @@ static long lg_ioctl_run(struct lguest *lg, void __user *arg)
 
 	if (copy_from_user(&run, arg, sizeof(run)))
 		return -EFAULT;
-	if (run.flags)
+	if (run.flags || run.reserved || run.vcpu)
 		return -EINVAL;
 	if (mutex_lock_interruptible(&lg->run_lock))
 		return -EINTR;

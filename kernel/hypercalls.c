@@ -31,6 +31,8 @@ static const char *const hcall_names[LHCALL_NR] = {
 	[LHCALL_NOTIFY] = "NOTIFY",
 	[LHCALL_SET_SEGMENT_BASE] = "SET_SEGMENT_BASE",
 	[LHCALL_SET_DEBUGREG] = "SET_DEBUGREG",
+	[LHCALL_START_VCPU] = "START_VCPU",
+	[LHCALL_SEND_IPI] = "SEND_IPI",
 };
 
 #define bad_args(lg, nr, fmt, ...)					\
@@ -54,6 +56,8 @@ static int hcall_init(struct lguest *lg, u64 gpa)
 	shared = page_address(page);
 	shared->tsc_khz = lg_tsc_khz;
 	shared->abi_version = LGUEST_ABI_VERSION;
+	shared->vcpu = 0;
+	shared->nr_vcpus = 1;
 	/* The guest has no RTC: it dates itself from this pair. */
 	shared->wallclock_tsc = rdtsc();
 	shared->wallclock_ns = ktime_get_real_ns();

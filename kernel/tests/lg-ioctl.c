@@ -90,6 +90,7 @@ static struct lguest_init good_init(void *mem)
 		.entry = KERNEL_ENTRY,
 		.initial_cr3 = LGUEST_BOOT_PGTABLES,
 		.boot_data = LGUEST_BOOT_PARAMS,
+		.nr_vcpus = 1,
 	};
 }
 
@@ -131,6 +132,15 @@ static void check_init_fields(void *mem)
 	init = good_init(mem);
 	init.initial_cr3 = GUEST_MEM;
 	init_refused("init-cr3-beyond-ram", init);
+	init = good_init(mem);
+	init.nr_vcpus = 0;
+	init_refused("init-no-vcpus", init);
+	init = good_init(mem);
+	init.nr_vcpus = LGUEST_MAX_VCPUS + 1;
+	init_refused("init-too-many-vcpus", init);
+	init = good_init(mem);
+	init.reserved = 1;
+	init_refused("init-reserved", init);
 }
 
 static void check_one_guest_per_file(void *mem)

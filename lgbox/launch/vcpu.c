@@ -327,6 +327,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		.initial_cr3 = boot->cr3,
 		.initial_rsp = boot->rsp,
 		.boot_data = boot->boot_data,
+		.nr_vcpus = 1,
 	};
 	if (lguest_dev_init(lguest_fd, &init) < 0) {
 		if (errno == ENOMEM)

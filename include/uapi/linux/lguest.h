@@ -26,12 +26,14 @@
 #include <linux/ioctl.h>
 #endif
 
-#define LGUEST_ABI_VERSION	2
+#define LGUEST_ABI_VERSION	3
 #define LGUEST_DEVICE_PATH	"/dev/lguest"
 
 /*
  * Launcher interface: ioctls on /dev/lguest.  One open file is one guest
- * with one vCPU; closing it (or the launcher dying) destroys the guest.
+ * with nr_vcpus vCPUs (LGUEST_INIT), each run by one launcher thread at a
+ * time (LGUEST_RUN names it); closing the file (or the launcher dying)
+ * destroys the guest.
  */
 #define LGUEST_IOCTL_MAGIC	0xBE
 
@@ -39,7 +41,7 @@
 #define LGUEST_GET_ABI_VERSION	_IO(LGUEST_IOCTL_MAGIC, 0x00)
 /* Create the guest: struct lguest_init.  Once per open file. */
 #define LGUEST_INIT		_IOW(LGUEST_IOCTL_MAGIC, 0x01, struct lguest_init)
-/* Run the vCPU until an exit: struct lguest_run (in/out). */
+/* Run one vCPU until an exit: struct lguest_run (in/out). */
 #define LGUEST_RUN		_IOWR(LGUEST_IOCTL_MAGIC, 0x02, struct lguest_run)
 /* Raise an interrupt line: struct lguest_irq.  Any thread may call it. */
 #define LGUEST_IRQ		_IOW(LGUEST_IOCTL_MAGIC, 0x03, struct lguest_irq)
@@ -55,11 +57,15 @@
  * there return LGUEST_EXIT_MMIO.  Any other address beyond mem_size is
  * refused to the guest (it sees a page fault with the reserved bit set).
  *
- * The vCPU starts in guest-kernel mode at rip = entry with the paging
+ * vCPU 0 starts in guest-kernel mode at rip = entry with the paging
  * structures at guest-physical initial_cr3 loaded, rsi = boot_data (by
  * convention the guest-physical address of a struct boot_params), rsp =
  * initial_rsp, virtual interrupts disabled and every other register zero.
+ * The other vCPUs (1 .. nr_vcpus - 1) start when the guest asks for it with
+ * LHCALL_START_VCPU; until then LGUEST_RUN on them sleeps (a signal ends
+ * the wait with EINTR, as for a halted vCPU).
  */
+#define LGUEST_MAX_VCPUS	16
 struct lguest_init {
 	__u32 abi_version;	/* LGUEST_ABI_VERSION */
 	__u32 flags;		/* none defined yet: must be 0 */
@@ -71,6 +77,8 @@ struct lguest_init {
 	__u64 initial_cr3;	/* guest-physical address of the PML4 */
 	__u64 initial_rsp;	/* guest-virtual stack pointer (may be 0) */
 	__u64 boot_data;	/* value of rsi at entry */
+	__u32 nr_vcpus;		/* 1 .. LGUEST_MAX_VCPUS */
+	__u32 reserved;		/* must be 0 */
 };
 
 /*
@@ -80,7 +88,7 @@ struct lguest_init {
  * lg.ko handled what stopped the guest); hypercalls are also counted by
  * number (the last slot: unknown numbers).
  */
-#define LGUEST_STATS_HCALLS	16
+#define LGUEST_STATS_HCALLS	24
 struct lguest_stats {
 	__u64 entries;			/* world switches into the guest */
 	__u64 exit_hypercall;
@@ -102,6 +110,7 @@ struct lguest_stats {
 	__u64 hypercalls[LGUEST_STATS_HCALLS];
 };
 
+/* A device line: it is raised on vCPU 0, which takes every device interrupt. */
 struct lguest_irq {
 	__u32 irq;		/* 1 .. LGUEST_NR_IRQS - 1 (0 is the timer) */
 	__u32 reserved;		/* must be 0 */
@@ -158,9 +167,15 @@ struct lguest_exit_death {
 	char reason[LGUEST_REASON_MAX];
 };
 
+/*
+ * A vCPU's exits come back to the thread that runs it; the guest's end comes
+ * back once on every vCPU (then ENOENT), so each launcher thread learns it.
+ */
 struct lguest_run {
 	__u32 exit_reason;	/* out: enum lguest_exit_reason */
 	__u32 flags;		/* in: must be 0 */
+	__u32 vcpu;		/* in: which vCPU, 0 .. nr_vcpus - 1 */
+	__u32 reserved;		/* in: must be 0 */
 	union {
 		struct lguest_exit_mmio mmio;
 		struct lguest_exit_notify notify;
@@ -239,7 +254,9 @@ struct lguest_run {
 #define LHCALL_NOTIFY		12	/* (value): LGUEST_EXIT_NOTIFY */
 #define LHCALL_SET_SEGMENT_BASE	13	/* (which, base) */
 #define LHCALL_SET_DEBUGREG	14	/* (regno, value): DR0-3 or DR7 */
-#define LHCALL_NR		15
+#define LHCALL_START_VCPU	15	/* (vcpu, rip, rsp, cr3_gpa, arg) */
+#define LHCALL_SEND_IPI		16	/* (vcpu_mask, line): raise line on each */
+#define LHCALL_NR		17
 
 /* LHCALL_FLUSH_TLB flags: 0 drops every translation. */
 #define LGUEST_FLUSH_KEEP_GLOBAL	1	/* all but global ones (a CR3 reload) */
@@ -266,6 +283,24 @@ struct lguest_run {
  * no I/O breakpoints (R/W = 10b) and no general detect.  Anything else
  * kills the guest.  The breakpoints are armed only while the guest runs;
  * a #DB finds DR6 (as the CPU wrote it) in lguest_shared.dr6.
+ */
+
+/*
+ * LHCALL_START_VCPU: start a vCPU that has not run yet (1 .. nr_vcpus - 1)
+ * in guest-kernel mode at rip, with rsp, the paging structures at cr3_gpa
+ * loaded, rdi = arg, virtual interrupts disabled and every other register
+ * zero.  It gets the caller's trap handlers (LHCALL_SET_TRAP) and nothing
+ * else: no shared page until it makes its own LHCALL_INIT, no kernel stack,
+ * segment bases 0, no timer, no debug registers.  Returns 0, or -EBUSY
+ * (-16) for a vCPU already started.  A vCPU number out of range, a bad rip,
+ * rsp or cr3_gpa kills the guest.
+ *
+ * LHCALL_SEND_IPI: bit n of vcpu_mask names vCPU n (bits at or above
+ * nr_vcpus kill the guest); line is 1 .. LGUEST_NR_IRQS - 1 and is raised
+ * on each named vCPU as a device line is on vCPU 0.  Which lines are
+ * inter-processor interrupts is the guest's choice.  Each vCPU has its own
+ * shadow of the guest's page tables: a guest flushes another vCPU's TLB by
+ * asking it to (an IPI), as on hardware.
  */
 
 /* LHCALL_SET_SEGMENT_BASE: which base. */
@@ -329,8 +364,9 @@ struct lguest_iret_frame {
  */
 
 /*
- * Interrupts.  Line 0 is the timer (LHCALL_SET_TIMER); lines 1.. are raised
- * by the launcher with LGUEST_IRQ.  A raised line sets its bit in pending[];
+ * Interrupts, per vCPU.  Line 0 is the vCPU's own timer (LHCALL_SET_TIMER);
+ * lines 1.. are raised on vCPU 0 by the launcher with LGUEST_IRQ, and on
+ * any vCPU by LHCALL_SEND_IPI.  A raised line sets its bit in pending[];
  * when a bit is pending and not masked and the virtual IF is on, the
  * hypervisor delivers LGUEST_UPCALL_VECTOR; the guest takes the bits with an
  * atomic exchange and handles them.  If interrupts are re-enabled while
@@ -351,9 +387,10 @@ struct lguest_iret_frame {
 #define LGUEST_IF_FLAG			0x200	/* X86_EFLAGS_IF */
 
 /*
- * The per-vCPU shared page, registered by LHCALL_INIT (guest-physical,
- * page aligned, inside guest RAM).  The guest writes irq_enabled and masked,
- * and clears pending bits; the hypervisor writes the rest.
+ * The per-vCPU shared page, registered by each vCPU with LHCALL_INIT
+ * (guest-physical, page aligned, inside guest RAM, one page per vCPU).  The
+ * guest writes irq_enabled and masked, and clears pending bits; the
+ * hypervisor writes the rest.
  */
 #ifndef __ASSEMBLY__
 struct lguest_shared {
@@ -387,6 +424,9 @@ struct lguest_shared {
 	__u64 kernel_stack;
 	__u64 fs_base;
 	__u64 gs_base_user;
+	/* Set by LHCALL_INIT: which vCPU registered the page, and how many. */
+	__u32 vcpu;
+	__u32 nr_vcpus;
 };
 #endif /* !__ASSEMBLY__ */
 
