@@ -9,7 +9,7 @@ generated text, bench/workload.c), each way:
     native, 2 jobs     one on each host CPU, at the same time
     1 guest            a 1-vCPU guest pinned to host CPU 0 (lgbox launch --host-cpus 0)
     2 guests           two 1-vCPU guests pinned to CPUs 0 and 1, the job started in both
-    2-vCPU guest       not run: guests have one vCPU so far (no lgbox launch --cpus)
+    2-vCPU guest       one guest with --cpus 2 on host CPUs 0-1, two jobs in it at once
 
 after one unmeasured run of the job in each place, and prints the job's wall time (each
 job's own, from inside it), the mean per way, and
@@ -32,6 +32,7 @@ OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
 JOB = "lgbox-workload gzip 8"
 JOB_TIMEOUT = 300
 GUESTS = (("smp0", "0"), ("smp1", "1"))     # name, host CPU
+WIDE = "smp2"                               # the 2-vCPU guest, on CPUs 0-1
 
 
 def job_ms(output):
@@ -50,19 +51,22 @@ def native_runs(box):
     return [job_ms(alone)], [job_ms(line) for line in both.splitlines() if line.strip()]
 
 
-def start_jobs(box, names):
-    """Start the job in the background in each guest (at nearly the same moment)."""
+def start_jobs(box, names, jobs=1):
+    """Start JOBS copies of the job in the background in each guest (at nearly the same
+    moment), their output in /tmp/job0.out, /tmp/job1.out, ..."""
     for name in names:
-        in_guest(box, name, f"rm -f /tmp/job.out; ({JOB} >/tmp/job.out 2>&1 &)")
+        started = "; ".join(f"({JOB} >/tmp/job{i}.out 2>&1 &)" for i in range(jobs))
+        in_guest(box, name, f"rm -f /tmp/job*.out; {started}")
 
 
-def collect_jobs(box, names):
-    """[ms] of the job each guest ran (None where it never finished)."""
+def collect_jobs(box, names, jobs=1):
+    """[ms] of each job each guest ran (None where one never finished)."""
     results = []
     for name in names:
-        out = in_guest(box, name, "while ! grep -q gzip /tmp/job.out 2>/dev/null; do sleep 1; "
-                       "done; cat /tmp/job.out", JOB_TIMEOUT)
-        results.append(job_ms(out))
+        for i in range(jobs):
+            out = in_guest(box, name, f"while ! grep -q gzip /tmp/job{i}.out 2>/dev/null; do "
+                           f"sleep 1; done; cat /tmp/job{i}.out", JOB_TIMEOUT)
+            results.append(job_ms(out))
     return results
 
 
@@ -83,8 +87,22 @@ def guest_runs(box):
     alone = collect_jobs(box, ["smp0"])
     start_jobs(box, names)
     both = collect_jobs(box, names)
-    _, placement = box.run("lgbox list")
-    return alone, both, placement
+    return alone, both, None
+
+
+def wide_guest_runs(box):
+    """[ms] of two jobs at once in one 2-vCPU guest on CPUs 0-1 (after an unmeasured
+    pair), its CPU count as it says, and what went wrong, if anything."""
+    start_guest(box, WIDE, GUEST_CONFIG.format(name=WIDE, cmdline="console=hvc0") +
+                "cpus = 2\nhost-cpus = 0-1\n")
+    if not wait_ready(box, WIDE):
+        _, out = box.run(f"lgbox list; cat /tmp/{WIDE}.out")
+        return [None, None], None, f"the 2-vCPU guest never became ready:\n{out}"
+    nproc = (in_guest(box, WIDE, "nproc") or "").strip()
+    start_jobs(box, [WIDE], jobs=2)
+    collect_jobs(box, [WIDE], jobs=2)
+    start_jobs(box, [WIDE], jobs=2)
+    return collect_jobs(box, [WIDE], jobs=2), nproc, None
 
 
 def row(way, runs, single):
@@ -106,7 +124,9 @@ def main():
         with Appliance(out=OUT, log_path=log, qemu_args=("-m", "1024")) as box:
             _, cpus = box.run("nproc")
             native_alone, native_both = native_runs(box)
-            guest_alone, guest_both, placement = guest_runs(box)
+            guest_alone, guest_both, trouble = guest_runs(box)
+            wide_both, wide_nproc, wide_trouble = wide_guest_runs(box)
+            _, placement = box.run("lgbox list")
     except ApplianceError as err:
         print(f"bench/smp.py: the appliance failed: {err}", file=sys.stderr)
         return 1
@@ -117,10 +137,14 @@ def main():
     row("native, 2 jobs", native_both, single)
     single = row("1 guest", guest_alone, None)
     row("2 guests", guest_both, single)
-    print(f"{'2-vCPU guest':<16} {'not run: guests have one vCPU so far':>40}")
+    row("2-vCPU guest", wide_both, single)
+    print(f"the 2-vCPU guest's nproc: {wide_nproc or '-'}")
+    for what in (trouble, wide_trouble):
+        if what:
+            print(what.rstrip())
     print("where the guests ran (lgbox list, after the runs):")
     print(placement.rstrip())
-    failed = None in native_alone + native_both + guest_alone + guest_both
+    failed = None in native_alone + native_both + guest_alone + guest_both + wide_both
     return 1 if failed else 0
 
 
