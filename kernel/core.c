@@ -24,6 +24,7 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/nospec.h>
 #include <asm/traps.h>
 #include <asm/pgtable.h>
 #include <asm/tlbflush.h>
@@ -55,9 +56,6 @@ static unsigned int measure_tsc_khz(void)
 	ns = ktime_get_ns() - t0;
 	return ns ? div64_u64((rdtsc_ordered() - c0) * 1000000ULL, ns) : 0;
 }
-
-/* vCPUs per guest we run (the ABI allows up to LGUEST_MAX_VCPUS). */
-#define LG_SUPPORTED_VCPUS	1
 
 /* Biggest guest we accept: the pinned-page array is 8 bytes per page. */
 #define LG_MAX_MEM	(64ULL << 30)
@@ -136,9 +134,28 @@ static const char *const lg_stat_names[] = {
 	"fast_irets",
 };
 
+/*
+ * The guest's counters: each vCPU counts its own (only its thread writes
+ * them), read here without a lock, so a sum may be a moment old.
+ */
+static void sum_stats(struct lguest *lg, struct lguest_stats *sum)
+{
+	u64 *total = (u64 *)sum;
+	unsigned int v, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for (v = 0; v < lg->nr_vcpus; v++) {
+		const u64 *counts = (const u64 *)&lg->vcpus[v].stats;
+
+		for (i = 0; i < sizeof(*sum) / sizeof(u64); i++)
+			total[i] += READ_ONCE(counts[i]);
+	}
+}
+
 static int lg_proc_show(struct seq_file *m, void *unused)
 {
-	const u64 *counts;
+	struct lguest_stats stats;
+	const u64 *counts = (const u64 *)&stats;
 	struct lguest *lg;
 	unsigned int i;
 
@@ -146,29 +163,46 @@ static int lg_proc_show(struct seq_file *m, void *unused)
 		     offsetof(struct lguest_stats, hypercalls) / sizeof(u64));
 	mutex_lock(&lg_guests_lock);
 	list_for_each_entry(lg, &lg_guests, guests) {
-		counts = (const u64 *)&lg->stats;
-		seq_printf(m, "pid=%d", lg->launcher_tgid);
+		sum_stats(lg, &stats);
+		seq_printf(m, "pid=%d vcpus=%u", lg->launcher_tgid, lg->nr_vcpus);
 		for (i = 0; i < ARRAY_SIZE(lg_stat_names); i++)
 			seq_printf(m, " %s=%llu", lg_stat_names[i], counts[i]);
 		for (i = 0; i < LGUEST_STATS_HCALLS; i++)
-			seq_printf(m, " hcall%u=%llu", i, lg->stats.hypercalls[i]);
+			seq_printf(m, " hcall%u=%llu", i, stats.hypercalls[i]);
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&lg_guests_lock);
 	return 0;
 }
 
-/* The guest's end, by its own wish (power off, reboot, panic) or ours. */
+/*
+ * The guest's end, by its own wish (power off, reboot, panic) or ours,
+ * from any of its vCPUs.  The first end wins; its reason is written before
+ * the death is published, and every vCPU is woken or kicked out of the
+ * guest so that each reports it to its thread.
+ */
 void lg_end(struct lguest *lg, u32 how, const char *reason)
 {
-	if (lg->dead)
+	unsigned int v;
+	bool first = false;
+
+	spin_lock(&lg->death_lock);
+	if (!lg->dead) {
+		strscpy(lg->death_reason, reason, sizeof(lg->death_reason));
+		/* The reason before the death: see run_guest(). */
+		smp_store_release(&lg->dead, how);
+		first = true;
+	}
+	spin_unlock(&lg->death_lock);
+	if (!first)
 		return;
-	lg->dead = how;
-	strscpy(lg->death_reason, reason, sizeof(lg->death_reason));
-	hrtimer_cancel(&lg->timer);
+	for (v = 0; v < lg->nr_vcpus; v++) {
+		hrtimer_cancel(&lg->vcpus[v].timer);
+		lg_kick_vcpu(&lg->vcpus[v]);
+	}
 }
 
-void lg_kill(struct lguest *lg, const char *fmt, ...)
+void lg_kill(struct lg_vcpu *vcpu, const char *fmt, ...)
 {
 	char reason[LGUEST_REASON_MAX];
 	va_list args;
@@ -176,9 +210,9 @@ void lg_kill(struct lguest *lg, const char *fmt, ...)
 	va_start(args, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, args);
 	va_end(args);
-	pr_info_ratelimited("lg: killing guest of %s[%d]: %s\n",
-			    current->comm, task_pid_nr(current), reason);
-	lg_end(lg, LGUEST_EXIT_CRASH, reason);
+	pr_info_ratelimited("lg: killing guest of %s[%d] (vCPU %u): %s\n",
+			    current->comm, task_pid_nr(current), vcpu->id, reason);
+	lg_end(vcpu->lg, LGUEST_EXIT_CRASH, reason);
 }
 
 static int lg_open(struct inode *inode, struct file *file)
@@ -187,9 +221,8 @@ static int lg_open(struct inode *inode, struct file *file)
 
 	if (!lg)
 		return -ENOMEM;
-	mutex_init(&lg->run_lock);
-	init_waitqueue_head(&lg->wq);
-	lg_timer_init(lg);
+	mutex_init(&lg->init_lock);
+	spin_lock_init(&lg->death_lock);
 	file->private_data = lg;
 	return 0;
 }
@@ -220,19 +253,54 @@ static void uncharge_locked_memory(struct lguest *lg)
 	lg->locked_pages = 0;
 }
 
+/* A vCPU before LGUEST_INIT gives it anything: nothing to undo yet. */
+static void vcpu_init(struct lguest *lg, struct lg_vcpu *vcpu, unsigned int id)
+{
+	vcpu->lg = lg;
+	vcpu->id = id;
+	mutex_init(&vcpu->run_lock);
+	init_waitqueue_head(&vcpu->wq);
+	lg_timer_init(vcpu);
+}
+
+/* Undo vcpu_create(), in either state. */
+static void vcpu_destroy(struct lg_vcpu *vcpu)
+{
+	hrtimer_cancel(&vcpu->timer);
+	lg_shadow_free(vcpu);
+	lg_fpu_free(vcpu);
+}
+
+static int vcpu_create(struct lg_vcpu *vcpu, u64 cr3)
+{
+	int err;
+
+	vcpu->cr3 = cr3;
+	err = lg_shadow_init(vcpu);
+	if (!err)
+		err = lg_fpu_init(vcpu);
+	vcpu->regs.rflags = X86_EFLAGS_FIXED;
+	return err;
+}
+
 /* Undo lg_guest_create(), in either state: every pointer is reset. */
 static void lg_guest_destroy(struct lguest *lg)
 {
-	hrtimer_cancel(&lg->timer);
-	lg_shadow_free(lg);
-	lg_fpu_free(lg);
-	lg_unpin_all(lg);
-	uncharge_locked_memory(lg);
+	unsigned int v;
+
+	/* /proc/lguest reads the vCPUs of listed guests. */
 	mutex_lock(&lg_guests_lock);
 	if (lg->listed)
 		list_del(&lg->guests);
 	lg->listed = false;
 	mutex_unlock(&lg_guests_lock);
+	for (v = 0; lg->vcpus && v < lg->nr_vcpus; v++)
+		vcpu_destroy(&lg->vcpus[v]);
+	kvfree(lg->vcpus);
+	lg->vcpus = NULL;
+	lg->nr_vcpus = 0;
+	lg_unpin_all(lg);
+	uncharge_locked_memory(lg);
 	if (lg->switcher_mapped)
 		put_switcher_mapping(lg->mm);
 	lg->switcher_mapped = false;
@@ -257,7 +325,7 @@ static int check_init(const struct lguest_init *in)
 		return -EPROTONOSUPPORT;
 	}
 	if (in->flags || in->reserved || !in->nr_vcpus ||
-	    in->nr_vcpus > LG_SUPPORTED_VCPUS)
+	    in->nr_vcpus > LGUEST_MAX_VCPUS)
 		return -EINVAL;
 	if (!in->mem_size || in->mem_size > LG_MAX_MEM ||
 	    (in->mem_base | in->mem_size) & ~PAGE_MASK ||
@@ -277,6 +345,8 @@ static int check_init(const struct lguest_init *in)
 /* Everything a guest holds in the host, made from a checked lguest_init. */
 static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 {
+	struct lg_vcpu *boot;
+	unsigned int v;
 	int err;
 
 	lg->mm = current->mm;
@@ -291,12 +361,18 @@ static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 			      GFP_KERNEL_ACCOUNT);
 	if (!lg->pinned)
 		return -ENOMEM;
-	lg->cr3 = in->initial_cr3;
-	err = lg_shadow_init(lg);
-	if (!err)
-		err = lg_fpu_init(lg);
-	if (!err)
-		err = get_switcher_mapping(lg->mm);
+	lg->vcpus = kvcalloc(in->nr_vcpus, sizeof(*lg->vcpus),
+			     GFP_KERNEL_ACCOUNT);
+	if (!lg->vcpus)
+		return -ENOMEM;
+	for (v = 0; v < in->nr_vcpus; v++) {
+		vcpu_init(lg, &lg->vcpus[v], v);
+		lg->nr_vcpus++;
+		err = vcpu_create(&lg->vcpus[v], in->initial_cr3);
+		if (err)
+			return err;
+	}
+	err = get_switcher_mapping(lg->mm);
 	if (err)
 		return err;
 	lg->switcher_mapped = true;
@@ -305,11 +381,14 @@ static int lg_guest_create(struct lguest *lg, const struct lguest_init *in)
 	list_add_tail(&lg->guests, &lg_guests);
 	lg->listed = true;
 	mutex_unlock(&lg_guests_lock);
-	lg->regs.rip = in->entry;
-	lg->regs.rsp = in->initial_rsp;
-	lg->regs.rsi = in->boot_data;
-	lg->regs.rflags = X86_EFLAGS_FIXED;
-	lg->initialized = true;
+	boot = &lg->vcpus[0];
+	boot->regs.rip = in->entry;
+	boot->regs.rsp = in->initial_rsp;
+	boot->regs.rsi = in->boot_data;
+	atomic_set(&boot->start_claimed, 1);
+	boot->started = true;
+	/* LGUEST_RUN on other threads finds the guest whole, or not at all. */
+	smp_store_release(&lg->initialized, true);
 	return 0;
 }
 
@@ -328,7 +407,7 @@ static long lg_ioctl_init(struct lguest *lg, void __user *arg)
 	err = check_init(&in);
 	if (err)
 		return err;
-	if (mutex_lock_interruptible(&lg->run_lock))
+	if (mutex_lock_interruptible(&lg->init_lock))
 		return -EINTR;
 	if (lg->initialized) {
 		err = -EBUSY;
@@ -337,33 +416,33 @@ static long lg_ioctl_init(struct lguest *lg, void __user *arg)
 		if (err)
 			lg_guest_destroy(lg);
 	}
-	mutex_unlock(&lg->run_lock);
+	mutex_unlock(&lg->init_lock);
 	return err;
 }
 
-static int handle_page_fault(struct lguest *lg, u64 cr2,
+static int handle_page_fault(struct lg_vcpu *vcpu, u64 cr2,
 			     struct lguest_run *run)
 {
 	u64 gpa;
-	int r = lg_shadow_fault(lg, cr2, lg->regs.errcode, &gpa);
+	int r = lg_shadow_fault(vcpu, cr2, vcpu->regs.errcode, &gpa);
 
 	if (r == 0) {
-		lg->stats.exit_shadow_fill++;
+		vcpu->stats.exit_shadow_fill++;
 		return 0;
 	}
 	if (r == LG_PF_MMIO) {
-		lg->stats.exit_mmio++;
-		return lg_emulate_mmio(lg, gpa, run);
+		vcpu->stats.exit_mmio++;
+		return lg_emulate_mmio(vcpu, gpa, run);
 	}
 	if (r < 0) {
-		lg_kill(lg, "host failed to map guest address %#llx: error %d",
+		lg_kill(vcpu, "host failed to map guest address %#llx: error %d",
 			cr2, r);
 		return -1;
 	}
-	if (lg->shared)
-		WRITE_ONCE(lg->shared->cr2, cr2);
-	lg->stats.exit_page_fault++;
-	return lg_reflect_trap(lg, X86_TRAP_PF, true, r & LG_PF_ERRCODE);
+	if (vcpu->shared)
+		WRITE_ONCE(vcpu->shared->cr2, cr2);
+	vcpu->stats.exit_page_fault++;
+	return lg_reflect_trap(vcpu, X86_TRAP_PF, true, r & LG_PF_ERRCODE);
 }
 
 /*
@@ -373,153 +452,210 @@ static int handle_page_fault(struct lguest *lg, u64 cr2,
  * into WRMSR: a non-canonical one would fault in the host, so it kills the
  * guest instead.
  */
-static bool take_shared_stores(struct lguest *lg)
+static bool take_shared_stores(struct lg_vcpu *vcpu)
 {
 	u64 stack, fs, gs;
 
-	if (!lg->shared)
+	if (!vcpu->shared)
 		return true;
-	stack = READ_ONCE(lg->shared->kernel_stack);
-	fs = READ_ONCE(lg->shared->fs_base);
-	gs = READ_ONCE(lg->shared->gs_base_user);
+	stack = READ_ONCE(vcpu->shared->kernel_stack);
+	fs = READ_ONCE(vcpu->shared->fs_base);
+	gs = READ_ONCE(vcpu->shared->gs_base_user);
 	if (!lg_canonical(stack) || !lg_canonical(fs) || !lg_canonical(gs)) {
-		lg_kill(lg, "shared page: kernel stack %#llx, fs base %#llx or user gs base %#llx is not canonical",
+		lg_kill(vcpu, "shared page: kernel stack %#llx, fs base %#llx or user gs base %#llx is not canonical",
 			stack, fs, gs);
 		return false;
 	}
-	lg->kernel_stack = stack;
-	lg->fs_base = fs;
-	lg->gs_base_user = gs;
+	vcpu->kernel_stack = stack;
+	vcpu->fs_base = fs;
+	vcpu->gs_base_user = gs;
 	return true;
 }
 
 /* 0: keep running the guest; 1: return to the launcher; -1: guest killed. */
-static int handle_trap(struct lguest *lg, unsigned int trap, u64 cr2,
+static int handle_trap(struct lg_vcpu *vcpu, unsigned int trap, u64 cr2,
 		       struct lguest_run *run)
 {
 	switch (trap) {
 	case LG_TRAP_HOST:
-		lg->stats.exit_host++;
+		vcpu->stats.exit_host++;
 		return 0;
 	case LG_TRAP_ENTRY_FAULT:
-		lg_kill(lg, "the CPU refused the guest's state at rip %#llx",
-			lg->regs.rip);
+		lg_kill(vcpu, "the CPU refused the guest's state at rip %#llx",
+			vcpu->regs.rip);
 		return -1;
 	case LG_TRAP_SYSCALL:
-		if (lg->user_mode) {
-			lg->stats.exit_user_syscall++;
-			lg_reflect_syscall(lg);
+		if (vcpu->user_mode) {
+			vcpu->stats.exit_user_syscall++;
+			lg_reflect_syscall(vcpu);
 			return 0;
 		}
-		lg->stats.exit_hypercall++;
-		return lg_do_hypercall(lg, run);
+		vcpu->stats.exit_hypercall++;
+		return lg_do_hypercall(vcpu, run);
 	case X86_TRAP_PF:
-		return handle_page_fault(lg, cr2, run);
+		return handle_page_fault(vcpu, cr2, run);
 	case X86_TRAP_DF:
-		lg_kill(lg, "double fault at rip %#llx", lg->regs.rip);
+		lg_kill(vcpu, "double fault at rip %#llx", vcpu->regs.rip);
 		return -1;
 	case X86_TRAP_DB:
 		/* The guest's handler reads DR6 from the shared page. */
-		if (lg->shared)
-			WRITE_ONCE(lg->shared->dr6, lg->dr6);
+		if (vcpu->shared)
+			WRITE_ONCE(vcpu->shared->dr6, vcpu->dr6);
 		break;
 	case X86_TRAP_GP:
-		if (lg_emulate_privileged(lg)) {
-			lg->stats.exit_emulated++;
+		if (lg_emulate_privileged(vcpu)) {
+			vcpu->stats.exit_emulated++;
 			return 0;
 		}
 		break;
 	}
 	if (trap < FIRST_EXTERNAL_VECTOR) {
-		lg->stats.exit_exception++;
-		return lg_reflect_trap(lg, trap, lg_vector_has_errcode(trap),
-				       lg->regs.errcode);
+		vcpu->stats.exit_exception++;
+		return lg_reflect_trap(vcpu, trap, lg_vector_has_errcode(trap),
+				       vcpu->regs.errcode);
 	}
-	lg_kill(lg, "unexpected trap %u at rip %#llx", trap, lg->regs.rip);
+	lg_kill(vcpu, "unexpected trap %u at rip %#llx", trap, vcpu->regs.rip);
 	return -1;
 }
 
-static void report_death(struct lguest *lg, struct lguest_run *run)
+static void report_death(struct lg_vcpu *vcpu, struct lguest_run *run)
 {
-	run->exit_reason = lg->dead;
-	strscpy(run->death.reason, lg->death_reason, sizeof(run->death.reason));
-	lg->death_reported = true;
+	run->exit_reason = vcpu->lg->dead;
+	strscpy(run->death.reason, vcpu->lg->death_reason,
+		sizeof(run->death.reason));
+	vcpu->death_reported = true;
 }
 
-static long run_guest(struct lguest *lg, struct lguest_run *run)
+/*
+ * A vCPU other than the first waits here until the guest starts it
+ * (LHCALL_START_VCPU) or dies.  0 when it may run, -EINTR on a signal.
+ */
+static bool started_or_dead(struct lg_vcpu *vcpu)
+{
+	/* Pairs with hcall_start_vcpu(): the registers are set before. */
+	return smp_load_acquire(&vcpu->started) || READ_ONCE(vcpu->lg->dead);
+}
+
+static int wait_for_start(struct lg_vcpu *vcpu)
+{
+	return wait_event_interruptible(vcpu->wq, started_or_dead(vcpu));
+}
+
+/*
+ * Where the host may run something else instead of this vCPU (lg.ko's
+ * host kernel preempts only at such points): the time it does is the
+ * guest's steal time, and meanwhile the vCPU is marked preempted, so that
+ * the guest's other vCPUs do not spin waiting for it.
+ */
+static void vcpu_yield(struct lg_vcpu *vcpu)
+{
+	struct lguest_shared *shared = vcpu->shared;
+	u64 start;
+
+	if (!need_resched())
+		return;
+	if (shared)
+		WRITE_ONCE(shared->preempted, 1);
+	start = ktime_get_ns();
+	cond_resched();
+	vcpu->steal_ns += ktime_get_ns() - start;
+	if (shared) {
+		WRITE_ONCE(shared->steal_ns, vcpu->steal_ns);
+		WRITE_ONCE(shared->preempted, 0);
+	}
+}
+
+static long run_guest(struct lg_vcpu *vcpu, struct lguest_run *run)
 {
 	unsigned int trap;
 	u64 cr2;
 
+	if (wait_for_start(vcpu))
+		return -EINTR;
 	for (;;) {
-		if (lg->dead) {
-			report_death(lg, run);
+		/* Pairs with lg_end(): the reason is there once dead is. */
+		if (smp_load_acquire(&vcpu->lg->dead)) {
+			report_death(vcpu, run);
 			return 0;
 		}
 		if (signal_pending(current))
 			return -EINTR;
-		cond_resched();
-		if (lg->halted) {
-			if (wait_event_interruptible(lg->wq,
-						     lg_irq_deliverable(lg)))
+		vcpu_yield(vcpu);
+		if (vcpu->halted) {
+			if (wait_event_interruptible(vcpu->wq,
+						     lg_irq_deliverable(vcpu) ||
+						     READ_ONCE(vcpu->lg->dead)))
 				return -EINTR;
-			lg->halted = false;
+			vcpu->halted = false;
+			continue;
 		}
 		/*
 		 * The stores first: an interrupt delivered to guest-user code
 		 * (pending when the guest kernel's IRET took it there) goes on
 		 * the kernel stack its context switch has just stored.
 		 */
-		if (!take_shared_stores(lg) || lg_deliver_pending_irq(lg))
+		if (!take_shared_stores(vcpu) || lg_deliver_pending_irq(vcpu))
 			continue;
-		lg->regs.rflags = (lg->regs.rflags & LG_GUEST_RFLAGS) |
-				  X86_EFLAGS_IF | X86_EFLAGS_FIXED;
-		lg->stats.entries++;
-		trap = lg_run_guest_once(lg, &cr2);
+		vcpu->regs.rflags = (vcpu->regs.rflags & LG_GUEST_RFLAGS) |
+				    X86_EFLAGS_IF | X86_EFLAGS_FIXED;
+		vcpu->stats.entries++;
+		trap = lg_run_guest_once(vcpu, &cr2);
 		if (trap != LG_TRAP_HOST)
-			pr_debug("lg: trap %u at rip %#llx cr2 %#llx error %#llx %s\n",
-				 trap, lg->regs.rip, cr2, lg->regs.errcode,
-				 lg->user_mode ? "user" : "kernel");
-		if (handle_trap(lg, trap, cr2, run) == 1)
+			pr_debug("lg: vCPU %u: trap %u at rip %#llx cr2 %#llx error %#llx %s\n",
+				 vcpu->id, trap, vcpu->regs.rip, cr2,
+				 vcpu->regs.errcode,
+				 vcpu->user_mode ? "user" : "kernel");
+		if (handle_trap(vcpu, trap, cr2, run) == 1)
 			return 0;
 	}
+}
+
+/* The guest and vCPU a LGUEST_RUN names, if this thread may run them. */
+static struct lg_vcpu *run_target(struct lguest *lg,
+				  const struct lguest_run *run, long *err)
+{
+	*err = -EINVAL;
+	/* Pairs with lg_guest_create(): all of the guest is there. */
+	if (run->flags || run->reserved || !smp_load_acquire(&lg->initialized))
+		return NULL;
+	if (run->vcpu >= lg->nr_vcpus)
+		return NULL;
+	*err = -EPERM;
+	if (current->mm != lg->mm)
+		return NULL;
+	return &lg->vcpus[array_index_nospec(run->vcpu, lg->nr_vcpus)];
 }
 
 static long lg_ioctl_run(struct lguest *lg, void __user *arg)
 {
 	struct lguest_run run;
+	struct lg_vcpu *vcpu;
 	long err;
 
 	if (copy_from_user(&run, arg, sizeof(run)))
 		return -EFAULT;
-	if (run.flags || run.reserved || run.vcpu)
-		return -EINVAL;
-	if (mutex_lock_interruptible(&lg->run_lock))
+	vcpu = run_target(lg, &run, &err);
+	if (!vcpu)
+		return err;
+	if (mutex_lock_interruptible(&vcpu->run_lock))
 		return -EINTR;
-	if (!lg->initialized) {
-		err = -EINVAL;
-		goto out;
-	}
-	if (current->mm != lg->mm) {
-		err = -EPERM;
-		goto out;
-	}
-	if (lg->death_reported) {
+	if (vcpu->death_reported) {
 		err = -ENOENT;
 		goto out;
 	}
-	if (lg->mmio_read_pending)
-		lg_complete_mmio(lg, &run);
-	WRITE_ONCE(lg->task, current);
-	err = run_guest(lg, &run);
-	WRITE_ONCE(lg->task, NULL);
+	if (vcpu->mmio_read_pending)
+		lg_complete_mmio(vcpu, &run);
+	WRITE_ONCE(vcpu->task, current);
+	err = run_guest(vcpu, &run);
+	WRITE_ONCE(vcpu->task, NULL);
 	if (!err && copy_to_user(arg, &run, sizeof(run)))
 		err = -EFAULT;
 out:
-	mutex_unlock(&lg->run_lock);
+	mutex_unlock(&vcpu->run_lock);
 	return err;
 }
 
+/* Device lines go to vCPU 0, which takes every device interrupt. */
 static long lg_ioctl_irq(struct lguest *lg, void __user *arg)
 {
 	struct lguest_irq irq;
@@ -529,14 +665,23 @@ static long lg_ioctl_irq(struct lguest *lg, void __user *arg)
 	if (irq.reserved || irq.irq == LGUEST_IRQ_TIMER ||
 	    irq.irq >= LGUEST_NR_IRQS)
 		return -EINVAL;
-	lg_raise_irq(lg, irq.irq);
+	/* Pairs with lg_guest_create(): the vCPUs are there. */
+	if (!smp_load_acquire(&lg->initialized))
+		return -EINVAL;
+	lg_raise_irq(&lg->vcpus[0], irq.irq);
 	return 0;
 }
 
-/* Counters are only ever incremented: a read without the run lock is fine. */
 static long lg_ioctl_stats(struct lguest *lg, void __user *arg)
 {
-	return copy_to_user(arg, &lg->stats, sizeof(lg->stats)) ? -EFAULT : 0;
+	struct lguest_stats stats;
+
+	/* Pairs with lg_guest_create(): the vCPUs are there. */
+	if (smp_load_acquire(&lg->initialized))
+		sum_stats(lg, &stats);
+	else
+		memset(&stats, 0, sizeof(stats));
+	return copy_to_user(arg, &stats, sizeof(stats)) ? -EFAULT : 0;
 }
 
 static long lg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -40,9 +40,9 @@
 #define LG_VIRTUAL_CR4	(X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
 
 /* Register number (ModRM encoding order) to the saved register. */
-u64 *lg_reg(struct lguest *lg, unsigned int reg)
+u64 *lg_reg(struct lg_vcpu *vcpu, unsigned int reg)
 {
-	struct lg_regs *r = &lg->regs;
+	struct lg_regs *r = &vcpu->regs;
 	u64 *const map[16] = {
 		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
 		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
@@ -52,7 +52,7 @@ u64 *lg_reg(struct lguest *lg, unsigned int reg)
 	return map[reg & 15];
 }
 
-static bool read_control_register(struct lguest *lg, unsigned int cr,
+static bool read_control_register(struct lg_vcpu *vcpu, unsigned int cr,
 				  u64 *value)
 {
 	switch (cr) {
@@ -60,10 +60,10 @@ static bool read_control_register(struct lguest *lg, unsigned int cr,
 		*value = LG_VIRTUAL_CR0;
 		return true;
 	case 2:
-		*value = lg->shared ? READ_ONCE(lg->shared->cr2) : 0;
+		*value = vcpu->shared ? READ_ONCE(vcpu->shared->cr2) : 0;
 		return true;
 	case 3:
-		*value = lg->cr3;
+		*value = vcpu->cr3;
 		return true;
 	case 4:
 		*value = LG_VIRTUAL_CR4;
@@ -73,43 +73,43 @@ static bool read_control_register(struct lguest *lg, unsigned int cr,
 }
 
 /* IN to al/ax/eax: all ones, merged as the CPU merges partial writes. */
-static void port_read(struct lguest *lg, unsigned int size)
+static void port_read(struct lg_vcpu *vcpu, unsigned int size)
 {
 	u64 mask = size == 4 ? 0xffffffffULL : (1ULL << (size * 8)) - 1;
 
 	/* A 32-bit result clears the upper half, as any 32-bit write does. */
 	if (size == 4)
-		lg->regs.rax = mask;
+		vcpu->regs.rax = mask;
 	else
-		lg->regs.rax |= mask;
+		vcpu->regs.rax |= mask;
 }
 
 /* XSETBV of XCR0 (ecx 0) with edx:eax; false: #GP, as natively. */
-static bool write_xcr(struct lguest *lg)
+static bool write_xcr(struct lg_vcpu *vcpu)
 {
-	u64 value = (lg->regs.rdx << 32) | (u32)lg->regs.rax;
+	u64 value = (vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax;
 
-	return (u32)lg->regs.rcx == 0 && lg_set_guest_xcr0(lg, value);
+	return (u32)vcpu->regs.rcx == 0 && lg_set_guest_xcr0(vcpu, value);
 }
 
 /* RDMSR/WRMSR of the one MSR a guest reads natively; others #GP. */
-static bool access_msr(struct lguest *lg, bool write)
+static bool access_msr(struct lg_vcpu *vcpu, bool write)
 {
-	if ((u32)lg->regs.rcx != MSR_IA32_UCODE_REV)
+	if ((u32)vcpu->regs.rcx != MSR_IA32_UCODE_REV)
 		return false;
 	if (!write)
-		lg->regs.rax = lg->regs.rdx = 0;
+		vcpu->regs.rax = vcpu->regs.rdx = 0;
 	return true;
 }
 
 /* Returns true when the instruction at rip was emulated and skipped. */
-bool lg_emulate_privileged(struct lguest *lg)
+bool lg_emulate_privileged(struct lg_vcpu *vcpu)
 {
 	unsigned int i = 0, size = 4, rex = 0, len;
 	u8 insn[16] = { 0 };
 	u64 value;
 
-	if (lg->user_mode || lg_copy_from_guest(lg, insn, lg->regs.rip, 4))
+	if (vcpu->user_mode || lg_copy_from_guest(vcpu, insn, vcpu->regs.rip, 4))
 		return false;
 	if (insn[i] == 0x66) {
 		size = 2;
@@ -122,21 +122,21 @@ bool lg_emulate_privileged(struct lguest *lg)
 	case 0x0f:
 		switch (insn[i + 1]) {
 		case 0x01:		/* xsetbv: 0f 01 d1 */
-			if (insn[i + 2] != 0xd1 || !write_xcr(lg))
+			if (insn[i + 2] != 0xd1 || !write_xcr(vcpu))
 				return false;
 			len = i + 3;
 			break;
 		case 0x20:		/* mov %crN, %reg: 0f 20 /r, register form */
 			if ((insn[i + 2] & 0xc0) != 0xc0 ||
-			    !read_control_register(lg, ((insn[i + 2] >> 3) & 7) |
+			    !read_control_register(vcpu, ((insn[i + 2] >> 3) & 7) |
 						   ((rex & 4) << 1), &value))
 				return false;
-			*lg_reg(lg, (insn[i + 2] & 7) | ((rex & 1) << 3)) = value;
+			*lg_reg(vcpu, (insn[i + 2] & 7) | ((rex & 1) << 3)) = value;
 			len = i + 3;
 			break;
 		case 0x30:		/* wrmsr */
 		case 0x32:		/* rdmsr */
-			if (!access_msr(lg, insn[i + 1] == 0x30))
+			if (!access_msr(vcpu, insn[i + 1] == 0x30))
 				return false;
 			len = i + 2;
 			break;
@@ -146,15 +146,15 @@ bool lg_emulate_privileged(struct lguest *lg)
 		break;
 	case 0xfa:			/* cli */
 	case 0xfb:			/* sti */
-		lg_set_virtual_if(lg, insn[i] == 0xfb ? LGUEST_IF_FLAG : 0);
+		lg_set_virtual_if(vcpu, insn[i] == 0xfb ? LGUEST_IF_FLAG : 0);
 		len = i + 1;
 		break;
 	case 0xe4: case 0xe5:		/* in $imm8, %al/%ax/%eax */
-		port_read(lg, insn[i] == 0xe4 ? 1 : size);
+		port_read(vcpu, insn[i] == 0xe4 ? 1 : size);
 		len = i + 2;
 		break;
 	case 0xec: case 0xed:		/* in (%dx), %al/%ax/%eax */
-		port_read(lg, insn[i] == 0xec ? 1 : size);
+		port_read(vcpu, insn[i] == 0xec ? 1 : size);
 		len = i + 1;
 		break;
 	case 0xe6: case 0xe7:		/* out %al/%ax/%eax, $imm8 */
@@ -166,6 +166,6 @@ bool lg_emulate_privileged(struct lguest *lg)
 	default:
 		return false;
 	}
-	lg->regs.rip += len;
+	vcpu->regs.rip += len;
 	return true;
 }

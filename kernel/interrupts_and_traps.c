@@ -38,21 +38,21 @@ bool lg_vector_has_errcode(unsigned int vector)
 	}
 }
 
-static u64 virtual_if(struct lguest *lg)
+static u64 virtual_if(struct lg_vcpu *vcpu)
 {
-	return lg->shared ? READ_ONCE(lg->shared->irq_enabled) & LGUEST_IF_FLAG
+	return vcpu->shared ? READ_ONCE(vcpu->shared->irq_enabled) & LGUEST_IF_FLAG
 			  : 0;
 }
 
-void lg_set_virtual_if(struct lguest *lg, u64 on)
+void lg_set_virtual_if(struct lg_vcpu *vcpu, u64 on)
 {
-	if (lg->shared)
-		WRITE_ONCE(lg->shared->irq_enabled, on & LGUEST_IF_FLAG);
+	if (vcpu->shared)
+		WRITE_ONCE(vcpu->shared->irq_enabled, on & LGUEST_IF_FLAG);
 }
 
-void lg_enter_kernel_mode(struct lguest *lg)
+void lg_enter_kernel_mode(struct lg_vcpu *vcpu)
 {
-	lg->user_mode = false;
+	vcpu->user_mode = false;
 }
 
 /*
@@ -60,20 +60,20 @@ void lg_enter_kernel_mode(struct lguest *lg)
  * or -1 if the guest had to be killed (no handler, or no stack to push on:
  * the guest's equivalent of a double fault).
  */
-int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
+int lg_reflect_trap(struct lg_vcpu *vcpu, unsigned int vector, bool has_err,
 		    u64 errcode)
 {
-	u64 handler = lg->trap_handler[vector], frame[6], rsp;
-	bool from_user = lg->user_mode;
+	u64 handler = vcpu->trap_handler[vector], frame[6], rsp;
+	bool from_user = vcpu->user_mode;
 	unsigned int n = 0;
 
 	if (!handler) {
-		lg_kill(lg, "no handler for vector %u (error code %#llx) at rip %#llx",
-			vector, errcode, lg->regs.rip);
+		lg_kill(vcpu, "no handler for vector %u (error code %#llx) at rip %#llx",
+			vector, errcode, vcpu->regs.rip);
 		return -1;
 	}
-	if (from_user && !lg->kernel_stack) {
-		lg_kill(lg, "vector %u from user mode but no kernel stack set",
+	if (from_user && !vcpu->kernel_stack) {
+		lg_kill(vcpu, "vector %u from user mode but no kernel stack set",
 			vector);
 		return -1;
 	}
@@ -83,39 +83,39 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
 	 * fault.  Killing the guest now beats reflecting forever.
 	 */
 	if (vector < FIRST_EXTERNAL_VECTOR && !from_user &&
-	    lg->handler_entered && lg->regs.rip == lg->handler_entered) {
-		lg_kill(lg, "triple fault: vector %u at the entry of a handler (rip %#llx)",
-			vector, lg->regs.rip);
+	    vcpu->handler_entered && vcpu->regs.rip == vcpu->handler_entered) {
+		lg_kill(vcpu, "triple fault: vector %u at the entry of a handler (rip %#llx)",
+			vector, vcpu->regs.rip);
 		return -1;
 	}
-	rsp = (from_user ? lg->kernel_stack : lg->regs.rsp) & ~15ULL;
+	rsp = (from_user ? vcpu->kernel_stack : vcpu->regs.rsp) & ~15ULL;
 	if (has_err)
 		frame[n++] = errcode;
-	frame[n++] = lg->regs.rip;
+	frame[n++] = vcpu->regs.rip;
 	frame[n++] = from_user ? LGUEST_USER_CS : LGUEST_KERNEL_CS;
-	frame[n++] = (lg->regs.rflags & ~X86_EFLAGS_IF) | virtual_if(lg);
-	frame[n++] = lg->regs.rsp;
+	frame[n++] = (vcpu->regs.rflags & ~X86_EFLAGS_IF) | virtual_if(vcpu);
+	frame[n++] = vcpu->regs.rsp;
 	frame[n++] = from_user ? LGUEST_USER_DS : LGUEST_KERNEL_DS;
 	rsp -= n * 8;
-	if (lg_copy_to_guest(lg, rsp, frame, n * 8)) {
-		lg_kill(lg, "double fault: cannot push the frame for vector %u at %#llx (rip %#llx)",
-			vector, rsp, lg->regs.rip);
+	if (lg_copy_to_guest(vcpu, rsp, frame, n * 8)) {
+		lg_kill(vcpu, "double fault: cannot push the frame for vector %u at %#llx (rip %#llx)",
+			vector, rsp, vcpu->regs.rip);
 		return -1;
 	}
-	lg->regs.rsp = rsp;
-	lg->regs.rip = handler;
+	vcpu->regs.rsp = rsp;
+	vcpu->regs.rip = handler;
 	/*
 	 * As event delivery does natively: no single step, nested task or
 	 * resume flag in the handler.  AC goes too: at CPL 3 it would turn
 	 * on alignment checks in the guest kernel, which natively runs at
 	 * CPL 0 where AC means nothing of the sort.
 	 */
-	lg->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
+	vcpu->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
 			     X86_EFLAGS_AC);
-	lg->handler_entered = handler;
-	lg_enter_kernel_mode(lg);
-	if (!(lg->trap_flags[vector] & LGUEST_TRAP_KEEP_IRQS))
-		lg_set_virtual_if(lg, 0);
+	vcpu->handler_entered = handler;
+	lg_enter_kernel_mode(vcpu);
+	if (!(vcpu->trap_flags[vector] & LGUEST_TRAP_KEEP_IRQS))
+		lg_set_virtual_if(vcpu, 0);
 	return 0;
 }
 
@@ -124,65 +124,65 @@ int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
  * the instruction does natively.  The CPU already put the return address in
  * rcx and the flags in r11; the stack stays the user's.
  */
-void lg_reflect_syscall(struct lguest *lg)
+void lg_reflect_syscall(struct lg_vcpu *vcpu)
 {
-	u64 handler = lg->trap_handler[LGUEST_TRAP_SYSCALL];
+	u64 handler = vcpu->trap_handler[LGUEST_TRAP_SYSCALL];
 
 	if (!handler) {
-		lg_kill(lg, "system call from user mode at rip %#llx but no syscall entry",
-			lg->regs.rcx);
+		lg_kill(vcpu, "system call from user mode at rip %#llx but no syscall entry",
+			vcpu->regs.rcx);
 		return;
 	}
-	lg->regs.rip = handler;
-	lg->regs.rflags &= ~LG_SYSCALL_CLEARS;
-	lg_enter_kernel_mode(lg);
-	lg_set_virtual_if(lg, 0);
+	vcpu->regs.rip = handler;
+	vcpu->regs.rflags &= ~LG_SYSCALL_CLEARS;
+	lg_enter_kernel_mode(vcpu);
+	lg_set_virtual_if(vcpu, 0);
 }
 
 /* LHCALL_IRET: the frame described by struct lguest_iret_frame. */
-int lg_do_iret(struct lguest *lg)
+int lg_do_iret(struct lg_vcpu *vcpu)
 {
 	struct lguest_iret_frame f;
 
-	if (lg_copy_from_guest(lg, &f, lg->regs.rsp, sizeof(f))) {
-		lg_kill(lg, "LHCALL_IRET: frame at %#llx is not readable",
-			lg->regs.rsp);
+	if (lg_copy_from_guest(vcpu, &f, vcpu->regs.rsp, sizeof(f))) {
+		lg_kill(vcpu, "LHCALL_IRET: frame at %#llx is not readable",
+			vcpu->regs.rsp);
 		return -1;
 	}
 	if (f.cs != LGUEST_USER_CS && f.cs != LGUEST_KERNEL_CS) {
-		lg_kill(lg, "LHCALL_IRET: bad cs %#llx", f.cs);
+		lg_kill(vcpu, "LHCALL_IRET: bad cs %#llx", f.cs);
 		return -1;
 	}
 	if (!lg_canonical(f.rip) || !lg_canonical(f.rsp)) {
-		lg_kill(lg, "LHCALL_IRET: non-canonical rip %#llx or rsp %#llx",
+		lg_kill(vcpu, "LHCALL_IRET: non-canonical rip %#llx or rsp %#llx",
 			f.rip, f.rsp);
 		return -1;
 	}
-	lg->regs.rax = f.rax;
-	lg->regs.r11 = f.r11;
-	lg->regs.rcx = f.rcx;
-	lg->regs.rip = f.rip;
-	lg->regs.rflags = f.rflags;
-	lg->regs.rsp = f.rsp;
-	lg->user_mode = f.cs == LGUEST_USER_CS;
-	lg_set_virtual_if(lg, f.rflags);
+	vcpu->regs.rax = f.rax;
+	vcpu->regs.r11 = f.r11;
+	vcpu->regs.rcx = f.rcx;
+	vcpu->regs.rip = f.rip;
+	vcpu->regs.rflags = f.rflags;
+	vcpu->regs.rsp = f.rsp;
+	vcpu->user_mode = f.cs == LGUEST_USER_CS;
+	lg_set_virtual_if(vcpu, f.rflags);
 	return 0;
 }
 
-bool lg_irq_deliverable(struct lguest *lg)
+bool lg_irq_deliverable(struct lg_vcpu *vcpu)
 {
-	return lg->shared && (READ_ONCE(lg->shared->pending) &
-			      ~READ_ONCE(lg->shared->masked));
+	return vcpu->shared && (READ_ONCE(vcpu->shared->pending) &
+			      ~READ_ONCE(vcpu->shared->masked));
 }
 
 /* Before entering the guest: the upcall, if one is due.  -1: guest killed. */
-int lg_deliver_pending_irq(struct lguest *lg)
+int lg_deliver_pending_irq(struct lg_vcpu *vcpu)
 {
-	if (!virtual_if(lg) || !lg_irq_deliverable(lg))
+	if (!virtual_if(vcpu) || !lg_irq_deliverable(vcpu))
 		return 0;
-	WRITE_ONCE(lg->shared->irq_pending, 0);
-	lg->stats.upcalls++;
-	return lg_reflect_trap(lg, LGUEST_UPCALL_VECTOR, false, 0);
+	WRITE_ONCE(vcpu->shared->irq_pending, 0);
+	vcpu->stats.upcalls++;
+	return lg_reflect_trap(vcpu, LGUEST_UPCALL_VECTOR, false, 0);
 }
 
 static void pend_irq(struct lguest_shared *shared, unsigned int irq)
@@ -197,9 +197,9 @@ static void pend_irq(struct lguest_shared *shared, unsigned int irq)
  * early_pending.  Whoever takes them with the exchange moves them: the
  * vCPU right after publishing the page, or a raiser that saw it appear.
  */
-void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared)
+void lg_move_early_irqs(struct lg_vcpu *vcpu, struct lguest_shared *shared)
 {
-	unsigned long early = xchg(&lg->early_pending, 0);
+	unsigned long early = xchg(&vcpu->early_pending, 0);
 	unsigned int irq;
 
 	for_each_set_bit(irq, &early, LGUEST_NR_IRQS)
@@ -207,25 +207,36 @@ void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared)
 }
 
 /* Any context, on any CPU, including the timer's hard interrupt. */
-void lg_raise_irq(struct lguest *lg, unsigned int irq)
+void lg_raise_irq(struct lg_vcpu *vcpu, unsigned int irq)
 {
-	struct lguest_shared *shared = smp_load_acquire(&lg->shared);
-	struct task_struct *task;
+	struct lguest_shared *shared = smp_load_acquire(&vcpu->shared);
 
 	if (!shared) {
-		set_bit(irq, &lg->early_pending);
+		set_bit(irq, &vcpu->early_pending);
 		/* Pairs with the exchange after LHCALL_INIT publishes. */
 		smp_mb__after_atomic();
-		shared = smp_load_acquire(&lg->shared);
+		shared = smp_load_acquire(&vcpu->shared);
 		if (shared)
-			lg_move_early_irqs(lg, shared);
+			lg_move_early_irqs(vcpu, shared);
 	} else {
 		pend_irq(shared, irq);
 	}
-	wake_up_interruptible(&lg->wq);
+	lg_kick_vcpu(vcpu);
+}
+
+/*
+ * Make a vCPU look at its state again: wake it if it sleeps (halted or not
+ * started), or, if its thread is in the guest on another CPU, send that
+ * CPU an IPI: the host interrupt takes the guest out through the switcher.
+ */
+void lg_kick_vcpu(struct lg_vcpu *vcpu)
+{
+	struct task_struct *task;
+
+	wake_up_interruptible(&vcpu->wq);
 	/* Task structs are freed after an RCU grace period. */
 	rcu_read_lock();
-	task = READ_ONCE(lg->task);
+	task = READ_ONCE(vcpu->task);
 	if (task)
 		kick_process(task);
 	rcu_read_unlock();
@@ -233,15 +244,15 @@ void lg_raise_irq(struct lguest *lg, unsigned int irq)
 
 static enum hrtimer_restart lg_timer_fired(struct hrtimer *timer)
 {
-	lg_raise_irq(container_of(timer, struct lguest, timer),
+	lg_raise_irq(container_of(timer, struct lg_vcpu, timer),
 		     LGUEST_IRQ_TIMER);
 	return HRTIMER_NORESTART;
 }
 
-void lg_timer_init(struct lguest *lg)
+void lg_timer_init(struct lg_vcpu *vcpu)
 {
-	hrtimer_init(&lg->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	lg->timer.function = lg_timer_fired;
+	hrtimer_init(&vcpu->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	vcpu->timer.function = lg_timer_fired;
 }
 
 /*
@@ -251,12 +262,12 @@ void lg_timer_init(struct lguest *lg)
  */
 #define LG_TIMER_MIN_NS	1000
 
-void lg_set_timer(struct lguest *lg, u64 delta_ns)
+void lg_set_timer(struct lg_vcpu *vcpu, u64 delta_ns)
 {
 	if (!delta_ns) {
-		hrtimer_cancel(&lg->timer);
+		hrtimer_cancel(&vcpu->timer);
 		return;
 	}
 	delta_ns = clamp_t(u64, delta_ns, LG_TIMER_MIN_NS, KTIME_MAX);
-	hrtimer_start(&lg->timer, ns_to_ktime(delta_ns), HRTIMER_MODE_REL);
+	hrtimer_start(&vcpu->timer, ns_to_ktime(delta_ns), HRTIMER_MODE_REL);
 }

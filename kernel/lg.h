@@ -4,9 +4,10 @@
  * functions each file offers the others.
  *
  * A guest is one open file of /dev/lguest.  It owns a slice of its
- * launcher's address space as "physical" memory, one vCPU whose registers
- * live here between runs, the shadow page tables built from the guest's own
- * tables, and a timer.  Everything the guest hands us is checked here before
+ * launcher's address space as "physical" memory and one or more vCPUs,
+ * each run by a launcher thread of its own, with registers that live here
+ * between runs, its own shadow page tables built from the guest's tables,
+ * and its own timer.  Everything the guest hands us is checked here before
  * the hardware ever sees it.
  */
 #ifndef LG_H
@@ -77,22 +78,21 @@ struct lg_shadow {
 	unsigned long nr_tables, max_tables;
 };
 
-struct lguest {
+/*
+ * One vCPU: its registers between runs, its mode, what it registered (trap
+ * handlers, shared page, stacks, segment bases, debug registers), its own
+ * shadow of the guest's page tables, its timer.  Only the thread running it
+ * (under run_lock) touches these, except where a comment says otherwise.
+ */
+struct lg_vcpu {
+	struct lguest *lg;
+	unsigned int id;		/* 0 .. lg->nr_vcpus - 1 */
 	struct mutex run_lock;		/* one LGUEST_RUN at a time */
-	bool initialized;
-	struct mm_struct *mm;		/* the launcher's address space */
-	bool switcher_mapped;		/* mm holds the switcher (core.c) */
 	struct task_struct *task;	/* the thread in LGUEST_RUN */
+	/* LHCALL_START_VCPU: claimed by one starter, then started. */
+	atomic_t start_claimed;
+	bool started;			/* release/acquire: regs are set */
 
-	/* Guest-physical memory: [0, mem_size) at mem_base in the launcher. */
-	unsigned long mem_base;
-	u64 mem_size;
-	u64 mmio_base, mmio_size;
-	struct page **pinned;		/* host page of each guest page */
-	unsigned long nr_pinned;
-	unsigned long locked_pages;	/* charged to RLIMIT_MEMLOCK */
-
-	/* The vCPU. */
 	struct lg_regs regs;
 	bool user_mode;			/* guest-user (true) or kernel mode */
 	u64 fs_base, gs_base_kernel, gs_base_user;
@@ -112,10 +112,12 @@ struct lguest {
 	struct lguest_shared *shared;
 	struct page *shared_page;
 
-	/* Interrupts and time. */
+	/* Interrupts and time: raisers on any CPU use these. */
 	struct hrtimer timer;
-	wait_queue_head_t wq;		/* a halted vCPU sleeps here */
+	wait_queue_head_t wq;		/* a halted or unstarted vCPU sleeps here */
 	bool halted;
+	/* Interrupts raised before the vCPU registered its shared page. */
+	unsigned long early_pending;
 
 	/* An MMIO read waiting for the launcher's value. */
 	bool mmio_read_pending;
@@ -125,24 +127,48 @@ struct lguest {
 	u8 mmio_high_byte;		/* into ah, ch, dh or bh */
 	u8 mmio_insn_len;
 
-	/* Interrupts raised before the guest registered its shared page. */
-	unsigned long early_pending;
+	u64 steal_ns;			/* for the shared page: see vcpu_yield() */
 
-	/* What LGUEST_GET_STATS and /proc/lguest report. */
+	/* What LGUEST_GET_STATS and /proc/lguest report (summed). */
 	struct lguest_stats stats;
+	bool death_reported;		/* LGUEST_RUN told this vCPU's thread */
+};
+
+/*
+ * The guest: its memory and the vCPUs that run in it.  Guest-physical
+ * pages are pinned by whichever vCPU touches them first and stay pinned
+ * until the guest is destroyed; nothing else here changes while vCPUs run,
+ * except the death, which any vCPU may bring and every vCPU then reports.
+ */
+struct lguest {
+	struct mutex init_lock;		/* LGUEST_INIT against itself */
+	bool initialized;		/* release/acquire: all below is set */
+	struct mm_struct *mm;		/* the launcher's address space */
+	bool switcher_mapped;		/* mm holds the switcher (core.c) */
+
+	/* Guest-physical memory: [0, mem_size) at mem_base in the launcher. */
+	unsigned long mem_base;
+	u64 mem_size;
+	u64 mmio_base, mmio_size;
+	struct page **pinned;		/* host page of each guest page */
+	unsigned long locked_pages;	/* charged to RLIMIT_MEMLOCK */
+
+	unsigned int nr_vcpus;
+	struct lg_vcpu *vcpus;		/* [nr_vcpus] */
+
 	struct list_head guests;	/* in core.c's list, when listed */
 	bool listed;
 	pid_t launcher_tgid;
 
-	/* Death: once set, the guest never runs again. */
+	/* Death: once set (by one cmpxchg), the guest never runs again. */
+	spinlock_t death_lock;
 	u32 dead;			/* enum lguest_exit_reason, or 0 */
-	bool death_reported;		/* LGUEST_RUN told the launcher */
 	char death_reason[LGUEST_REASON_MAX];
 };
 
 /* core.c */
 extern unsigned int lg_tsc_khz;
-void lg_kill(struct lguest *lg, const char *fmt, ...) __printf(2, 3);
+void lg_kill(struct lg_vcpu *vcpu, const char *fmt, ...) __printf(2, 3);
 void lg_end(struct lguest *lg, u32 how, const char *reason);
 
 /* switcher_64.S: the switcher text and where its entry points lie in it */
@@ -158,53 +184,54 @@ void lg_switcher_exit(void);
 u64 lg_switcher_cpu_pgd_entry(unsigned int cpu);
 int lg_switcher_map_mm(struct mm_struct *mm);
 void lg_switcher_unmap_mm(struct mm_struct *mm);
-unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2);
-int lg_fpu_init(struct lguest *lg);
-void lg_fpu_free(struct lguest *lg);
-bool lg_set_guest_xcr0(struct lguest *lg, u64 xcr0);
+unsigned int lg_run_guest_once(struct lg_vcpu *vcpu, u64 *cr2);
+int lg_fpu_init(struct lg_vcpu *vcpu);
+void lg_fpu_free(struct lg_vcpu *vcpu);
+bool lg_set_guest_xcr0(struct lg_vcpu *vcpu, u64 xcr0);
 bool lg_canonical(u64 addr);
 
 /* page_tables.c */
-int lg_shadow_init(struct lguest *lg);
-void lg_shadow_free(struct lguest *lg);
-void lg_shadow_flush(struct lguest *lg, bool keep_global);
-void lg_shadow_load_cr3(struct lguest *lg, u64 pml4, u16 pcid, bool keep);
-void lg_shadow_invlpg(struct lguest *lg, u64 va);
-void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
+int lg_shadow_init(struct lg_vcpu *vcpu);
+void lg_shadow_free(struct lg_vcpu *vcpu);
+void lg_shadow_flush(struct lg_vcpu *vcpu, bool keep_global);
+void lg_shadow_load_cr3(struct lg_vcpu *vcpu, u64 pml4, u16 pcid, bool keep);
+void lg_shadow_invlpg(struct lg_vcpu *vcpu, u64 va);
+void lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry, u64 *kernel_pa,
 		     u64 *user_pa);
-int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa);
-int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w);
-int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len);
-int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len);
+int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa);
+int lg_walk(struct lg_vcpu *vcpu, u64 va, u32 access, struct lg_walk *w);
+int lg_copy_from_guest(struct lg_vcpu *vcpu, void *dst, u64 gva, size_t len);
+int lg_copy_to_guest(struct lg_vcpu *vcpu, u64 gva, const void *src, size_t len);
 struct page *lg_guest_page(struct lguest *lg, u64 gpa);
 void lg_unpin_all(struct lguest *lg);
 bool lg_gpa_is_ram(struct lguest *lg, u64 gpa, u64 len);
 bool lg_guest_may_map(u64 va);
 
 /* interrupts_and_traps.c */
-void lg_timer_init(struct lguest *lg);
-void lg_set_timer(struct lguest *lg, u64 delta_ns);
-bool lg_irq_deliverable(struct lguest *lg);
-void lg_set_virtual_if(struct lguest *lg, u64 on);
-void lg_raise_irq(struct lguest *lg, unsigned int irq);
-void lg_move_early_irqs(struct lguest *lg, struct lguest_shared *shared);
-int lg_deliver_pending_irq(struct lguest *lg);
-int lg_reflect_trap(struct lguest *lg, unsigned int vector, bool has_err,
+void lg_timer_init(struct lg_vcpu *vcpu);
+void lg_set_timer(struct lg_vcpu *vcpu, u64 delta_ns);
+bool lg_irq_deliverable(struct lg_vcpu *vcpu);
+void lg_set_virtual_if(struct lg_vcpu *vcpu, u64 on);
+void lg_raise_irq(struct lg_vcpu *vcpu, unsigned int irq);
+void lg_kick_vcpu(struct lg_vcpu *vcpu);
+void lg_move_early_irqs(struct lg_vcpu *vcpu, struct lguest_shared *shared);
+int lg_deliver_pending_irq(struct lg_vcpu *vcpu);
+int lg_reflect_trap(struct lg_vcpu *vcpu, unsigned int vector, bool has_err,
 		    u64 errcode);
-void lg_reflect_syscall(struct lguest *lg);
-int lg_do_iret(struct lguest *lg);
-void lg_enter_kernel_mode(struct lguest *lg);
+void lg_reflect_syscall(struct lg_vcpu *vcpu);
+int lg_do_iret(struct lg_vcpu *vcpu);
+void lg_enter_kernel_mode(struct lg_vcpu *vcpu);
 bool lg_vector_has_errcode(unsigned int vector);
 
 /* hypercalls.c: 0 to resume the guest, 1 to return run to the launcher */
-int lg_do_hypercall(struct lguest *lg, struct lguest_run *run);
+int lg_do_hypercall(struct lg_vcpu *vcpu, struct lguest_run *run);
 
 /* emulate.c */
-u64 *lg_reg(struct lguest *lg, unsigned int reg);
-bool lg_emulate_privileged(struct lguest *lg);
+u64 *lg_reg(struct lg_vcpu *vcpu, unsigned int reg);
+bool lg_emulate_privileged(struct lg_vcpu *vcpu);
 
 /* mmio.c */
-int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run);
-void lg_complete_mmio(struct lguest *lg, const struct lguest_run *run);
+int lg_emulate_mmio(struct lg_vcpu *vcpu, u64 gpa, struct lguest_run *run);
+void lg_complete_mmio(struct lg_vcpu *vcpu, const struct lguest_run *run);
 
 #endif /* LG_H */

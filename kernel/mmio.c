@@ -112,7 +112,7 @@ static u64 size_mask(unsigned int size)
 	return size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
-int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run)
+int lg_emulate_mmio(struct lg_vcpu *vcpu, u64 gpa, struct lguest_run *run)
 {
 	u8 insn[LGUEST_MMIO_INSN_MAX] = { 0 };
 	unsigned int avail = LGUEST_MMIO_INSN_MAX;
@@ -120,11 +120,11 @@ int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run)
 	u64 value;
 
 	/* Fetch what we can: the instruction may end just before a hole. */
-	while (avail && lg_copy_from_guest(lg, insn, lg->regs.rip, avail))
+	while (avail && lg_copy_from_guest(vcpu, insn, vcpu->regs.rip, avail))
 		avail--;
 	if (!decode(insn, avail, &d)) {
-		lg_kill(lg, "unsupported instruction %*ph at rip %#llx touching device address %#llx",
-			(int)min(avail, 8U), insn, lg->regs.rip, gpa);
+		lg_kill(vcpu, "unsupported instruction %*ph at rip %#llx touching device address %#llx",
+			(int)min(avail, 8U), insn, vcpu->regs.rip, gpa);
 		return -1;
 	}
 
@@ -140,35 +140,35 @@ int lg_emulate_mmio(struct lguest *lg, u64 gpa, struct lguest_run *run)
 		if (d.has_imm)
 			value = d.imm;
 		else if (d.high_byte)
-			value = *lg_reg(lg, d.reg - 4) >> 8;
+			value = *lg_reg(vcpu, d.reg - 4) >> 8;
 		else
-			value = *lg_reg(lg, d.reg);
+			value = *lg_reg(vcpu, d.reg);
 		run->mmio.data = value & size_mask(d.size);
-		lg->regs.rip += d.len;
+		vcpu->regs.rip += d.len;
 		return 1;
 	}
-	lg->mmio_read_pending = true;
-	lg->mmio_reg = d.reg;
-	lg->mmio_access_size = d.size;
-	lg->mmio_zero_extend = d.zero_extend || d.size == 4;
-	lg->mmio_high_byte = d.high_byte;
-	lg->mmio_insn_len = d.len;
+	vcpu->mmio_read_pending = true;
+	vcpu->mmio_reg = d.reg;
+	vcpu->mmio_access_size = d.size;
+	vcpu->mmio_zero_extend = d.zero_extend || d.size == 4;
+	vcpu->mmio_high_byte = d.high_byte;
+	vcpu->mmio_insn_len = d.len;
 	return 1;
 }
 
 /* The launcher's answer to a read: into the register, past the MOV. */
-void lg_complete_mmio(struct lguest *lg, const struct lguest_run *run)
+void lg_complete_mmio(struct lg_vcpu *vcpu, const struct lguest_run *run)
 {
-	u64 mask = size_mask(lg->mmio_access_size), value = run->mmio.data & mask;
+	u64 mask = size_mask(vcpu->mmio_access_size), value = run->mmio.data & mask;
 	u64 *reg;
 
-	lg->mmio_read_pending = false;
-	if (lg->mmio_high_byte) {
-		reg = lg_reg(lg, lg->mmio_reg - 4);
+	vcpu->mmio_read_pending = false;
+	if (vcpu->mmio_high_byte) {
+		reg = lg_reg(vcpu, vcpu->mmio_reg - 4);
 		*reg = (*reg & ~0xff00ULL) | (value << 8);
 	} else {
-		reg = lg_reg(lg, lg->mmio_reg);
-		*reg = lg->mmio_zero_extend ? value : (*reg & ~mask) | value;
+		reg = lg_reg(vcpu, vcpu->mmio_reg);
+		*reg = vcpu->mmio_zero_extend ? value : (*reg & ~mask) | value;
 	}
-	lg->regs.rip += lg->mmio_insn_len;
+	vcpu->regs.rip += vcpu->mmio_insn_len;
 }

@@ -110,22 +110,27 @@ static u64 __user *guest_phys(struct lguest *lg, u64 gpa)
 
 /*
  * The host page behind a guest-physical page, pinned the first time it is
- * asked for and kept until the guest dies.
+ * asked for and kept until the guest dies.  Two vCPUs may ask at once: both
+ * pin, one pin goes into the slot, the loser drops its own.
  */
 struct page *lg_guest_page(struct lguest *lg, u64 gpa)
 {
 	unsigned long pfn = gpa >> PAGE_SHIFT;
-	struct page *page;
+	struct page *page, *first;
 
 	if (!lg_gpa_is_ram(lg, gpa, 1))
 		return NULL;
-	if (lg->pinned[pfn])
-		return lg->pinned[pfn];
+	page = READ_ONCE(lg->pinned[pfn]);
+	if (page)
+		return page;
 	if (pin_user_pages_fast(lg->mem_base + (pfn << PAGE_SHIFT), 1,
 				FOLL_WRITE | FOLL_LONGTERM, &page) != 1)
 		return NULL;
-	lg->pinned[pfn] = page;
-	lg->nr_pinned++;
+	first = cmpxchg(&lg->pinned[pfn], NULL, page);
+	if (first) {
+		unpin_user_page(page);
+		return first;
+	}
 	return page;
 }
 
@@ -149,20 +154,40 @@ void lg_unpin_all(struct lguest *lg)
  * code the guest should see, or -EFAULT when the launcher's memory itself
  * failed us.
  */
-int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
+/*
+ * Set accessed (and dirty) bits in a guest entry as the CPU does: with a
+ * locked compare-exchange, since another vCPU may change the entry at the
+ * same time.  0 when set, 1 when the entry is no longer old (walk again),
+ * -EFAULT when the launcher's memory failed us.
+ */
+static int set_entry_bits(struct lguest *lg, u64 entry_gpa, u64 old, u64 want)
 {
-	u64 table = lg->cr3 & LG_ADDR_MASK, entry_gpa[4], entry[4];
-	bool user = true, writable = true, nx = false;
-	int level, last = 0;
+	u64 __user *p = guest_phys(lg, entry_gpa);
+
+	/* LGUEST_INIT checked access_ok() for all of guest RAM. */
+	return __try_cmpxchg_user(p, &old, want, efault);
+}
+
+int lg_walk(struct lg_vcpu *vcpu, u64 va, u32 access, struct lg_walk *w)
+{
+	u64 table, entry_gpa[4], entry[4];
+	bool user, writable, nx;
+	int level, last, err;
 	u64 size;
 
 	if (!lg_guest_may_map(va))
 		return LG_PF_FAULT | access;
+again:
+	table = vcpu->cr3 & LG_ADDR_MASK;
+	user = true;
+	writable = true;
+	nx = false;
+	last = 0;
 	for (level = 4; level >= 1; level--) {
 		entry_gpa[4 - level] = table + level_index(va, level) * 8;
-		if (!lg_gpa_is_ram(lg, entry_gpa[4 - level], 8))
+		if (!lg_gpa_is_ram(vcpu->lg, entry_gpa[4 - level], 8))
 			return LG_PF_FAULT | access | LG_PF_PROT | LG_PF_RSVD;
-		if (get_user(entry[4 - level], guest_phys(lg, entry_gpa[4 - level])))
+		if (get_user(entry[4 - level], guest_phys(vcpu->lg, entry_gpa[4 - level])))
 			return -EFAULT;
 		if (!(entry[4 - level] & _PAGE_PRESENT))
 			return LG_PF_FAULT | access;
@@ -192,9 +217,14 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
 
 		if (level == last && (access & LG_PF_WRITE))
 			want |= _PAGE_DIRTY;
-		if (want != entry[level] &&
-		    put_user(want, guest_phys(lg, entry_gpa[level])))
-			return -EFAULT;
+		if (want != entry[level]) {
+			err = set_entry_bits(vcpu->lg, entry_gpa[level],
+					     entry[level], want);
+			if (err < 0)
+				return err;
+			if (err)
+				goto again;
+		}
 		entry[level] = want;
 	}
 	w->dirty = !!(entry[last] & _PAGE_DIRTY);
@@ -208,21 +238,21 @@ int lg_walk(struct lguest *lg, u64 va, u32 access, struct lg_walk *w)
  * leaves are always 4 KiB PTEs, so every present entry above level 1 is a
  * table of ours; level 1 entries map guest pages, which stay pinned.
  */
-static void free_shadow_table(struct lguest *lg, u64 *table, int level)
+static void free_shadow_table(struct lg_vcpu *vcpu, u64 *table, int level)
 {
 	unsigned int i;
 
 	for (i = 0; level > 1 && i < PTRS_PER_PTE; i++)
 		if (table[i] & _PAGE_PRESENT)
-			free_shadow_table(lg, __va(table[i] & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(table[i] & LG_ADDR_MASK),
 					  level - 1);
 	free_page((unsigned long)table);
-	lg->shadow.nr_tables--;
-	lg->stats.shadow_tables_freed++;
+	vcpu->shadow.nr_tables--;
+	vcpu->stats.shadow_tables_freed++;
 }
 
 /* Forgets one PML4 slot's translations in both views of a space. */
-static void drop_slot(struct lguest *lg, struct lg_shadow_space *space,
+static void drop_slot(struct lg_vcpu *vcpu, struct lg_shadow_space *space,
 		      unsigned int slot)
 {
 	u64 *roots[] = { space->kernel_root, space->user_root };
@@ -230,7 +260,7 @@ static void drop_slot(struct lguest *lg, struct lg_shadow_space *space,
 
 	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		if (roots[i][slot] & _PAGE_PRESENT)
-			free_shadow_table(lg, __va(roots[i][slot] & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(roots[i][slot] & LG_ADDR_MASK),
 					  3);
 		roots[i][slot] = 0;
 	}
@@ -242,7 +272,7 @@ static void drop_slot(struct lguest *lg, struct lg_shadow_space *space,
  * kernel-half slots that hold only global ones, what a CR3 load does under
  * CR4.PGE.
  */
-static void flush_space(struct lguest *lg, struct lg_shadow_space *space,
+static void flush_space(struct lg_vcpu *vcpu, struct lg_shadow_space *space,
 			bool keep_global)
 {
 	unsigned int slot;
@@ -253,27 +283,27 @@ static void flush_space(struct lguest *lg, struct lg_shadow_space *space,
 		if (keep_global && slot >= PTRS_PER_PGD / 2 &&
 		    !test_bit(slot, space->local_slots))
 			continue;
-		drop_slot(lg, space, slot);
+		drop_slot(vcpu, space, slot);
 	}
 }
 
-int lg_shadow_init(struct lguest *lg)
+int lg_shadow_init(struct lg_vcpu *vcpu)
 {
 	unsigned int i;
 
 	for (i = 0; i < LG_SHADOW_SPACES; i++) {
-		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+		struct lg_shadow_space *space = &vcpu->shadow.spaces[i];
 
 		space->kernel_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		space->user_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		if (!space->kernel_root || !space->user_root)
 			return -ENOMEM;
 	}
-	lg->shadow.cur = &lg->shadow.spaces[0];
-	lg->shadow.cur->in_use = true;
-	lg->shadow.cur->pml4 = lg->cr3 & LG_ADDR_MASK;
-	lg->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
-				      (lg->mem_size >> PAGE_SHIFT) /
+	vcpu->shadow.cur = &vcpu->shadow.spaces[0];
+	vcpu->shadow.cur->in_use = true;
+	vcpu->shadow.cur->pml4 = vcpu->cr3 & LG_ADDR_MASK;
+	vcpu->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
+				      (vcpu->lg->mem_size >> PAGE_SHIFT) /
 				      LG_SHADOW_PAGES_PER_TABLE);
 	return 0;
 }
@@ -283,31 +313,31 @@ int lg_shadow_init(struct lguest *lg)
  * non-global translations (keep_global, a CR3 reload), or every
  * translation of every space (a global flush, as a CR4.PGE toggle).
  */
-void lg_shadow_flush(struct lguest *lg, bool keep_global)
+void lg_shadow_flush(struct lg_vcpu *vcpu, bool keep_global)
 {
 	unsigned int i;
 
 	if (keep_global) {
-		flush_space(lg, lg->shadow.cur, true);
+		flush_space(vcpu, vcpu->shadow.cur, true);
 		return;
 	}
 	for (i = 0; i < LG_SHADOW_SPACES; i++)
-		if (lg->shadow.spaces[i].kernel_root)
-			flush_space(lg, &lg->shadow.spaces[i], false);
+		if (vcpu->shadow.spaces[i].kernel_root)
+			flush_space(vcpu, &vcpu->shadow.spaces[i], false);
 }
 
 /* The space a CR3 load that is not in the cache takes: a free one, or LRU. */
-static struct lg_shadow_space *victim_space(struct lguest *lg)
+static struct lg_shadow_space *victim_space(struct lg_vcpu *vcpu)
 {
 	struct lg_shadow_space *best = NULL;
 	unsigned int i;
 
 	for (i = 0; i < LG_SHADOW_SPACES; i++) {
-		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+		struct lg_shadow_space *space = &vcpu->shadow.spaces[i];
 
 		if (!space->in_use)
 			return space;
-		if (space != lg->shadow.cur &&
+		if (space != vcpu->shadow.cur &&
 		    (!best || space->last_use < best->last_use))
 			best = space;
 	}
@@ -323,43 +353,43 @@ static struct lg_shadow_space *victim_space(struct lguest *lg)
  * made from; otherwise its non-global ones are forgotten.  Global ones stay
  * in every case, as in a TLB: they are the same in every address space.
  */
-void lg_shadow_load_cr3(struct lguest *lg, u64 pml4, u16 pcid, bool keep)
+void lg_shadow_load_cr3(struct lg_vcpu *vcpu, u64 pml4, u16 pcid, bool keep)
 {
 	struct lg_shadow_space *space = NULL;
 	unsigned int i;
 
 	for (i = 0; i < LG_SHADOW_SPACES && !space; i++)
-		if (lg->shadow.spaces[i].in_use && lg->shadow.spaces[i].pcid == pcid)
-			space = &lg->shadow.spaces[i];
+		if (vcpu->shadow.spaces[i].in_use && vcpu->shadow.spaces[i].pcid == pcid)
+			space = &vcpu->shadow.spaces[i];
 	if (!space) {
-		space = victim_space(lg);
+		space = victim_space(vcpu);
 		space->in_use = true;
 		space->pcid = pcid;
 		keep = false;
 	}
 	if (!keep || space->pml4 != pml4)
-		flush_space(lg, space, true);
+		flush_space(vcpu, space, true);
 	space->pml4 = pml4;
-	space->last_use = ++lg->shadow.clock;
-	lg->shadow.cur = space;
+	space->last_use = ++vcpu->shadow.clock;
+	vcpu->shadow.cur = space;
 }
 
-void lg_shadow_free(struct lguest *lg)
+void lg_shadow_free(struct lg_vcpu *vcpu)
 {
 	unsigned int i;
 
 	for (i = 0; i < LG_SHADOW_SPACES; i++) {
-		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+		struct lg_shadow_space *space = &vcpu->shadow.spaces[i];
 
 		if (space->kernel_root && space->user_root)
-			flush_space(lg, space, false);
+			flush_space(vcpu, space, false);
 		free_page((unsigned long)space->kernel_root);
 		free_page((unsigned long)space->user_root);
 		space->kernel_root = NULL;
 		space->user_root = NULL;
 		space->in_use = false;
 	}
-	lg->shadow.cur = NULL;
+	vcpu->shadow.cur = NULL;
 }
 
 /*
@@ -368,10 +398,10 @@ void lg_shadow_free(struct lguest *lg)
  * branch (switcher.c): a guest sees the switcher region of the CPU it runs
  * on and no other.
  */
-void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
+void lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry, u64 *kernel_pa,
 		     u64 *user_pa)
 {
-	struct lg_shadow_space *space = lg->shadow.cur;
+	struct lg_shadow_space *space = vcpu->shadow.cur;
 
 	space->kernel_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
 	space->user_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
@@ -380,7 +410,7 @@ void lg_shadow_roots(struct lguest *lg, u64 switcher_entry, u64 *kernel_pa,
 }
 
 /* The shadow leaf for va under root, optionally creating the tables. */
-static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
+static u64 *shadow_leaf(struct lg_vcpu *vcpu, u64 *root, u64 va, bool create)
 {
 	u64 *table = root;
 	int level;
@@ -396,8 +426,8 @@ static u64 *shadow_leaf(struct lguest *lg, u64 *root, u64 va, bool create)
 			next = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 			if (!next)
 				return NULL;
-			lg->shadow.nr_tables++;
-			lg->stats.shadow_tables_made++;
+			vcpu->shadow.nr_tables++;
+			vcpu->stats.shadow_tables_made++;
 			*entry = __pa(next) | SHADOW_TABLE;
 		}
 		table = __va(*entry & LG_ADDR_MASK);
@@ -425,7 +455,7 @@ static u64 *large_page_entry(u64 *root, u64 va, u64 size)
 }
 
 /* Forget one page's translations, in one view: what INVLPG does natively. */
-static void invlpg_view(struct lguest *lg, u64 *root, u64 va)
+static void invlpg_view(struct lg_vcpu *vcpu, u64 *root, u64 va)
 {
 	static const u64 sizes[] = { PUD_SIZE, PMD_SIZE };
 	unsigned int i;
@@ -435,13 +465,13 @@ static void invlpg_view(struct lguest *lg, u64 *root, u64 va)
 		entry = large_page_entry(root, va, sizes[i]);
 		if (entry && (*entry & (_PAGE_PRESENT | SHADOW_FROM_LARGE)) ==
 			     (_PAGE_PRESENT | SHADOW_FROM_LARGE)) {
-			free_shadow_table(lg, __va(*entry & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(*entry & LG_ADDR_MASK),
 					  sizes[i] == PUD_SIZE ? 2 : 1);
 			*entry = 0;
 			return;
 		}
 	}
-	entry = shadow_leaf(lg, root, va, false);
+	entry = shadow_leaf(vcpu, root, va, false);
 	if (entry)
 		*entry = 0;
 }
@@ -451,7 +481,7 @@ static void invlpg_view(struct lguest *lg, u64 *root, u64 va)
  * INVLPG forgets a global translation under every PCID (and the kernel's
  * other mappings are the same in every space too).
  */
-void lg_shadow_invlpg(struct lguest *lg, u64 va)
+void lg_shadow_invlpg(struct lg_vcpu *vcpu, u64 va)
 {
 	bool kernel_half = level_index(va, 4) >= PTRS_PER_PGD / 2;
 	unsigned int i;
@@ -460,12 +490,12 @@ void lg_shadow_invlpg(struct lguest *lg, u64 va)
 	if (!lg_guest_may_map(va))
 		return;
 	for (i = 0; i < LG_SHADOW_SPACES; i++) {
-		struct lg_shadow_space *space = &lg->shadow.spaces[i];
+		struct lg_shadow_space *space = &vcpu->shadow.spaces[i];
 
-		if (space != lg->shadow.cur && (!kernel_half || !space->in_use))
+		if (space != vcpu->shadow.cur && (!kernel_half || !space->in_use))
 			continue;
-		invlpg_view(lg, space->kernel_root, va);
-		invlpg_view(lg, space->user_root, va);
+		invlpg_view(vcpu, space->kernel_root, va);
+		invlpg_view(vcpu, space->user_root, va);
 	}
 }
 
@@ -476,7 +506,7 @@ void lg_shadow_invlpg(struct lguest *lg, u64 va)
  * access to the device window returns LG_PF_MMIO with the guest-physical
  * address in *gpa.
  */
-int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
+int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa)
 {
 	u32 access = hw_errcode & (LG_PF_WRITE | LG_PF_INSTR);
 	struct lg_walk w;
@@ -484,18 +514,18 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 	u64 *root, *leaf, pte;
 	int r;
 
-	if (lg->user_mode)
+	if (vcpu->user_mode)
 		access |= LG_PF_USER;
-	r = lg_walk(lg, va, access, &w);
+	r = lg_walk(vcpu, va, access, &w);
 	if (r)
 		return r;
-	if (gpa_is_mmio(lg, w.gpa)) {
+	if (gpa_is_mmio(vcpu->lg, w.gpa)) {
 		*gpa = w.gpa;
 		return LG_PF_MMIO;
 	}
-	page = lg_guest_page(lg, w.gpa);
+	page = lg_guest_page(vcpu->lg, w.gpa);
 	if (!page)
-		return lg_gpa_is_ram(lg, w.gpa, 1) ? -EFAULT :
+		return lg_gpa_is_ram(vcpu->lg, w.gpa, 1) ? -EFAULT :
 		       LG_PF_FAULT | access | LG_PF_PROT | LG_PF_RSVD;
 
 	pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
@@ -503,21 +533,21 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
 		pte |= _PAGE_RW | _PAGE_DIRTY;
 	if (w.nx)
 		pte |= _PAGE_NX & __supported_pte_mask;
-	if (lg->shadow.nr_tables + LG_SHADOW_TABLES_PER_FILL >
-	    lg->shadow.max_tables) {
-		lg_shadow_flush(lg, false);
-		lg->stats.shadow_evictions++;
+	if (vcpu->shadow.nr_tables + LG_SHADOW_TABLES_PER_FILL >
+	    vcpu->shadow.max_tables) {
+		lg_shadow_flush(vcpu, false);
+		vcpu->stats.shadow_evictions++;
 	}
-	root = lg->user_mode ? lg->shadow.cur->user_root :
-	       lg->shadow.cur->kernel_root;
-	leaf = shadow_leaf(lg, root, va, true);
+	root = vcpu->user_mode ? vcpu->shadow.cur->user_root :
+	       vcpu->shadow.cur->kernel_root;
+	leaf = shadow_leaf(vcpu, root, va, true);
 	if (!leaf)
 		return -ENOMEM;
 	*leaf = pte;
 	if (w.size > PAGE_SIZE)
 		*large_page_entry(root, va, w.size) |= SHADOW_FROM_LARGE;
 	if (!w.global)
-		__set_bit(level_index(va, 4), lg->shadow.cur->local_slots);
+		__set_bit(level_index(va, 4), vcpu->shadow.cur->local_slots);
 	return 0;
 }
 
@@ -525,7 +555,7 @@ int lg_shadow_fault(struct lguest *lg, u64 va, u64 hw_errcode, u64 *gpa)
  * Copy between the guest's virtual memory (as its kernel sees it) and ours,
  * page by page through the guest's own tables.
  */
-static int copy_guest(struct lguest *lg, u64 gva, void *buf, size_t len,
+static int copy_guest(struct lg_vcpu *vcpu, u64 gva, void *buf, size_t len,
 		      bool to_guest)
 {
 	while (len) {
@@ -533,10 +563,10 @@ static int copy_guest(struct lguest *lg, u64 gva, void *buf, size_t len,
 		struct lg_walk w;
 		void __user *p;
 
-		if (lg_walk(lg, gva, to_guest ? LG_PF_WRITE : 0, &w) ||
-		    !lg_gpa_is_ram(lg, w.gpa, chunk))
+		if (lg_walk(vcpu, gva, to_guest ? LG_PF_WRITE : 0, &w) ||
+		    !lg_gpa_is_ram(vcpu->lg, w.gpa, chunk))
 			return -EFAULT;
-		p = (void __user *)(lg->mem_base + w.gpa);
+		p = (void __user *)(vcpu->lg->mem_base + w.gpa);
 		if (to_guest ? copy_to_user(p, buf, chunk) :
 			       copy_from_user(buf, p, chunk))
 			return -EFAULT;
@@ -547,12 +577,12 @@ static int copy_guest(struct lguest *lg, u64 gva, void *buf, size_t len,
 	return 0;
 }
 
-int lg_copy_from_guest(struct lguest *lg, void *dst, u64 gva, size_t len)
+int lg_copy_from_guest(struct lg_vcpu *vcpu, void *dst, u64 gva, size_t len)
 {
-	return copy_guest(lg, gva, dst, len, false);
+	return copy_guest(vcpu, gva, dst, len, false);
 }
 
-int lg_copy_to_guest(struct lguest *lg, u64 gva, const void *src, size_t len)
+int lg_copy_to_guest(struct lg_vcpu *vcpu, u64 gva, const void *src, size_t len)
 {
-	return copy_guest(lg, gva, (void *)src, len, true);
+	return copy_guest(vcpu, gva, (void *)src, len, true);
 }

@@ -312,7 +312,7 @@ static void setup_guest_fpu_format(void)
  * what the host has and by the CPU's own rules: x87 always, AVX only with
  * SSE, the three AVX-512 components together and only with AVX.
  */
-bool lg_set_guest_xcr0(struct lguest *lg, u64 xcr0)
+bool lg_set_guest_xcr0(struct lg_vcpu *vcpu, u64 xcr0)
 {
 	const u64 avx512 = XFEATURE_MASK_AVX512;
 
@@ -322,9 +322,9 @@ bool lg_set_guest_xcr0(struct lguest *lg, u64 xcr0)
 	    ((xcr0 & avx512) &&
 	     ((xcr0 & avx512) != avx512 || !(xcr0 & XFEATURE_MASK_YMM))))
 		return false;
-	lg->xcr0 = xcr0;
+	vcpu->xcr0 = xcr0;
 	/* XRSTOR refuses saved state of components XCR0 no longer has. */
-	((struct xregs_state *)PTR_ALIGN(lg->fpu, 64))->header.xfeatures &= xcr0;
+	((struct xregs_state *)PTR_ALIGN(vcpu->fpu, 64))->header.xfeatures &= xcr0;
 	return true;
 }
 
@@ -450,21 +450,21 @@ void lg_switcher_unmap_mm(struct mm_struct *mm)
 	WRITE_ONCE(*((u64 *)mm->pgd + LG_SWITCHER_PGD_INDEX), 0);
 }
 
-int lg_fpu_init(struct lguest *lg)
+int lg_fpu_init(struct lg_vcpu *vcpu)
 {
-	lg->fpu = kzalloc(max(guest_fpu_size, 512U) + 64, GFP_KERNEL);
-	if (!lg->fpu)
+	vcpu->fpu = kzalloc(max(guest_fpu_size, 512U) + 64, GFP_KERNEL);
+	if (!vcpu->fpu)
 		return -ENOMEM;
 	/* A zeroed area is the init state, except MXCSR's exception masks. */
-	*(u32 *)(PTR_ALIGN(lg->fpu, 64) + 24) = MXCSR_DEFAULT;
-	lg->xcr0 = guest_fpu_mask;
+	*(u32 *)(PTR_ALIGN(vcpu->fpu, 64) + 24) = MXCSR_DEFAULT;
+	vcpu->xcr0 = guest_fpu_mask;
 	return 0;
 }
 
-void lg_fpu_free(struct lguest *lg)
+void lg_fpu_free(struct lg_vcpu *vcpu)
 {
-	kfree(lg->fpu);
-	lg->fpu = NULL;
+	kfree(vcpu->fpu);
+	vcpu->fpu = NULL;
 }
 
 /*
@@ -472,24 +472,24 @@ void lg_fpu_free(struct lguest *lg)
  * process runs (the guest kernel switches them with its own XSAVE and
  * XRSTOR, at CPL 3), under the guest's own XCR0, which XGETBV shows it.
  */
-static void guest_fpu_load(struct lguest *lg)
+static void guest_fpu_load(struct lg_vcpu *vcpu)
 {
-	void *area = PTR_ALIGN(lg->fpu, 64);
+	void *area = PTR_ALIGN(vcpu->fpu, 64);
 
 	if (!guest_fpu_mask) {
 		asm volatile("fxrstor64 %0" : : "m" (*(u8 *)area));
 		return;
 	}
-	if (lg->xcr0 != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, lg->xcr0);
+	if (vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	asm volatile("xrstor64 %0" : : "m" (*(u8 *)area),
 		     "a" ((u32)guest_fpu_mask),
 		     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
 }
 
-static void guest_fpu_save(struct lguest *lg)
+static void guest_fpu_save(struct lg_vcpu *vcpu)
 {
-	void *area = PTR_ALIGN(lg->fpu, 64);
+	void *area = PTR_ALIGN(vcpu->fpu, 64);
 
 	if (!guest_fpu_mask) {
 		asm volatile("fxsave64 %0" : "+m" (*(u8 *)area));
@@ -498,7 +498,7 @@ static void guest_fpu_save(struct lguest *lg)
 	asm volatile("xsave64 %0" : "+m" (*(u8 *)area)
 		     : "a" ((u32)guest_fpu_mask),
 		     "d" ((u32)(guest_fpu_mask >> 32)) : "memory");
-	if (lg->xcr0 != host_xcr0)
+	if (vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 }
 
@@ -574,11 +574,11 @@ static void swap_msrs_to_host(const struct host_msrs *h)
 #define LG_PCID_USER_VIEW	0x7ff
 #define LG_CR3_KEEP		BIT_ULL(63)
 
-static void fill_guest_roots(struct lguest *lg, void *state, unsigned int cpu)
+static void fill_guest_roots(struct lg_vcpu *vcpu, void *state, unsigned int cpu)
 {
 	u64 kernel, user;
 
-	lg_shadow_roots(lg, lg_switcher_cpu_pgd_entry(cpu), &kernel, &user);
+	lg_shadow_roots(vcpu, lg_switcher_cpu_pgd_entry(cpu), &kernel, &user);
 	if (cr4_read_shadow() & X86_CR4_PCIDE) {
 		kernel |= LG_PCID_KERNEL_VIEW;
 		user |= LG_PCID_USER_VIEW;
@@ -588,10 +588,10 @@ static void fill_guest_roots(struct lguest *lg, void *state, unsigned int cpu)
 		STATE(state, SW_GUEST_CR3_KERNEL, u64) = kernel;
 		STATE(state, SW_GUEST_CR3_USER, u64) = user;
 	}
-	STATE(state, SW_GUEST_CR3, u64) = lg->user_mode ? user : kernel;
+	STATE(state, SW_GUEST_CR3, u64) = vcpu->user_mode ? user : kernel;
 }
 
-static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
+static void fill_state_page(struct lg_vcpu *vcpu, void *state, unsigned int cpu)
 {
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
 
@@ -605,76 +605,76 @@ static void fill_state_page(struct lguest *lg, void *state, unsigned int cpu)
 	rdmsrl(MSR_FS_BASE, STATE(state, SW_HOST_FS_BASE, u64));
 	rdmsrl(MSR_GS_BASE, STATE(state, SW_HOST_GS_BASE, u64));
 
-	fill_guest_roots(lg, state, cpu);
-	STATE(state, SW_GUEST_FS_BASE, u64) = lg->fs_base;
-	STATE(state, SW_GUEST_GS_BASE, u64) = lg->user_mode ?
-		lg->gs_base_user : lg->gs_base_kernel;
-	STATE(state, SW_GUEST_GS_OTHER, u64) = lg->user_mode ?
-		lg->gs_base_kernel : lg->gs_base_user;
+	fill_guest_roots(vcpu, state, cpu);
+	STATE(state, SW_GUEST_FS_BASE, u64) = vcpu->fs_base;
+	STATE(state, SW_GUEST_GS_BASE, u64) = vcpu->user_mode ?
+		vcpu->gs_base_user : vcpu->gs_base_kernel;
+	STATE(state, SW_GUEST_GS_OTHER, u64) = vcpu->user_mode ?
+		vcpu->gs_base_kernel : vcpu->gs_base_user;
 	STATE(state, SW_SYSCALL_ENTRY, u64) =
-		lg->trap_handler[LGUEST_TRAP_SYSCALL];
-	STATE(state, SW_GUEST_KSTACK, u64) = lg->kernel_stack;
+		vcpu->trap_handler[LGUEST_TRAP_SYSCALL];
+	STATE(state, SW_GUEST_KSTACK, u64) = vcpu->kernel_stack;
 	/* Counters from zero; nothing of the guest that ran here before. */
 	memset(state + SW_FAST_SYSCALLS, 0, SW_FAST_END - SW_FAST_SYSCALLS);
 	STATE(state, SW_SCRATCH, u64) = 0;
-	map_guest_shared_page(cpu, lg->shared_page);
-	if (fast_paths && lg->shared_page)
+	map_guest_shared_page(cpu, vcpu->shared_page);
+	if (fast_paths && vcpu->shared_page)
 		STATE(state, SW_SWITCH_FLAGS, u64) |= LG_SWITCH_FAST;
 	else
 		STATE(state, SW_SWITCH_FLAGS, u64) &= ~LG_SWITCH_FAST;
-	memcpy(state + SW_GUEST_SEGS, lg->segs, sizeof(lg->segs));
-	lg->regs.cs = lg->user_mode ? LG_SEL_USER_CS : LG_SEL_GUEST_KERNEL_CS;
-	lg->regs.ss = LG_SEL_USER_DS;
-	STATE(state, SW_GUEST_CS, u64) = lg->regs.cs;
+	memcpy(state + SW_GUEST_SEGS, vcpu->segs, sizeof(vcpu->segs));
+	vcpu->regs.cs = vcpu->user_mode ? LG_SEL_USER_CS : LG_SEL_GUEST_KERNEL_CS;
+	vcpu->regs.ss = LG_SEL_USER_DS;
+	STATE(state, SW_GUEST_CS, u64) = vcpu->regs.cs;
 	STATE(state, SW_SWITCHER_FAULT, u64) = 0;
-	memcpy(state + SW_GUEST_DR, lg->debugreg, sizeof(lg->debugreg));
-	STATE(state, SW_GUEST_DR7, u64) = lg->dr7 & LG_DR7_ENABLES ? lg->dr7 : 0;
-	memcpy(state + SW_REGS, &lg->regs, sizeof(lg->regs));
+	memcpy(state + SW_GUEST_DR, vcpu->debugreg, sizeof(vcpu->debugreg));
+	STATE(state, SW_GUEST_DR7, u64) = vcpu->dr7 & LG_DR7_ENABLES ? vcpu->dr7 : 0;
+	memcpy(state + SW_REGS, &vcpu->regs, sizeof(vcpu->regs));
 }
 
 /*
  * What the guest left, including what the fast paths changed on the way:
  * the mode (and with it which gs base is which) and the kernel stack.
  */
-static void read_state_page(struct lguest *lg, void *state, u64 *cr2)
+static void read_state_page(struct lg_vcpu *vcpu, void *state, u64 *cr2)
 {
 	u64 gs = STATE(state, SW_GUEST_GS_BASE, u64);
 	u64 gs_other = STATE(state, SW_GUEST_GS_OTHER, u64);
 	u64 fast_irets = STATE(state, SW_FAST_IRETS, u64);
 
-	memcpy(&lg->regs, state + SW_REGS, sizeof(lg->regs));
+	memcpy(&vcpu->regs, state + SW_REGS, sizeof(vcpu->regs));
 	*cr2 = STATE(state, SW_CR2, u64);
-	lg->user_mode = STATE(state, SW_GUEST_CS, u64) == LG_SEL_USER_CS;
-	lg->fs_base = STATE(state, SW_GUEST_FS_BASE, u64);
-	lg->gs_base_user = lg->user_mode ? gs : gs_other;
-	lg->gs_base_kernel = lg->user_mode ? gs_other : gs;
-	lg->kernel_stack = STATE(state, SW_GUEST_KSTACK, u64);
-	memcpy(lg->segs, state + SW_GUEST_SEGS, sizeof(lg->segs));
+	vcpu->user_mode = STATE(state, SW_GUEST_CS, u64) == LG_SEL_USER_CS;
+	vcpu->fs_base = STATE(state, SW_GUEST_FS_BASE, u64);
+	vcpu->gs_base_user = vcpu->user_mode ? gs : gs_other;
+	vcpu->gs_base_kernel = vcpu->user_mode ? gs_other : gs;
+	vcpu->kernel_stack = STATE(state, SW_GUEST_KSTACK, u64);
+	memcpy(vcpu->segs, state + SW_GUEST_SEGS, sizeof(vcpu->segs));
 
-	lg->stats.fast_user_syscalls += STATE(state, SW_FAST_SYSCALLS, u64);
-	lg->stats.fast_irets += fast_irets;
-	lg->stats.hypercalls[LHCALL_IRET] += fast_irets;
+	vcpu->stats.fast_user_syscalls += STATE(state, SW_FAST_SYSCALLS, u64);
+	vcpu->stats.fast_irets += fast_irets;
+	vcpu->stats.hypercalls[LHCALL_IRET] += fast_irets;
 	/* A hypercall is progress: the last handler entered did run. */
 	if (fast_irets)
-		lg->handler_entered = 0;
+		vcpu->handler_entered = 0;
 }
 
 /*
  * The host's breakpoints come back after the guest: DR7 always (it was off
  * while the guest ran), DR0-DR3 too if the guest loaded its own.
  */
-static void restore_host_debugregs(struct lguest *lg, unsigned long dr7)
+static void restore_host_debugregs(struct lg_vcpu *vcpu, unsigned long dr7)
 {
-	if (dr7 && lg->dr7 & LG_DR7_ENABLES)
+	if (dr7 && vcpu->dr7 & LG_DR7_ENABLES)
 		hw_breakpoint_restore();
 	else
 		local_db_restore(dr7);
 }
 
 /* A #DB from the guest: what DR6 says goes to the guest, not to the host. */
-static void take_dr6(struct lguest *lg)
+static void take_dr6(struct lg_vcpu *vcpu)
 {
-	get_debugreg(lg->dr6, 6);
+	get_debugreg(vcpu->dr6, 6);
 	set_debugreg(DR6_RESERVED, 6);
 }
 
@@ -700,7 +700,7 @@ static bool host_event(unsigned int trap)
  * LG_TRAP_ENTRY_FAULT means the switcher faulted while entering the guest:
  * the guest's state was unacceptable to the CPU.
  */
-unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
+unsigned int lg_run_guest_once(struct lg_vcpu *vcpu, u64 *cr2)
 {
 	struct host_msrs host;
 	lg_switcher_fn enter;
@@ -713,16 +713,16 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	local_irq_disable();
 	cpu = smp_processor_id();
 	state = state_page(cpu);
-	fill_state_page(lg, state, cpu);
+	fill_state_page(vcpu, state, cpu);
 	swap_msrs_to_guest(&host, cpu);
 	dr7 = local_db_save();
-	guest_fpu_load(lg);
+	guest_fpu_load(vcpu);
 
 	enter = (lg_switcher_fn)(region_base(cpu) + lg_switcher_offset_enter);
 	enter();
 
-	guest_fpu_save(lg);
-	restore_host_debugregs(lg, dr7);
+	guest_fpu_save(vcpu);
+	restore_host_debugregs(vcpu, dr7);
 	swap_msrs_to_host(&host);
 	/*
 	 * A fault while entering was pushed over the register area: then
@@ -730,10 +730,10 @@ unsigned int lg_run_guest_once(struct lguest *lg, u64 *cr2)
 	 */
 	fault = STATE(state, SW_SWITCHER_FAULT, u64);
 	if (!fault)
-		read_state_page(lg, state, cr2);
-	trap = lg->regs.trapnum;
+		read_state_page(vcpu, state, cr2);
+	trap = vcpu->regs.trapnum;
 	if (!fault && trap == X86_TRAP_DB)
-		take_dr6(lg);
+		take_dr6(vcpu);
 	nmi = xchg(&STATE(state, SW_NMI_PENDING, u64), 0);
 	mc = xchg(&STATE(state, SW_MC_PENDING, u64), 0);
 

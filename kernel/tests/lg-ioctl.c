@@ -161,6 +161,17 @@ static void check_one_guest_per_file(void *mem)
 	result("init-twice", ioctl(fd, LGUEST_INIT, &init) < 0, "a second LGUEST_INIT succeeded");
 	run.flags = 1;
 	result("run-flags", ioctl(fd, LGUEST_RUN, &run) < 0, "LGUEST_RUN with flags 1 succeeded");
+	run.flags = 0;
+	run.reserved = 1;
+	result("run-reserved", ioctl(fd, LGUEST_RUN, &run) < 0,
+	       "LGUEST_RUN with reserved = 1 succeeded");
+	run.reserved = 0;
+	run.vcpu = 1;
+	result("run-vcpu-beyond", ioctl(fd, LGUEST_RUN, &run) < 0 && errno == EINVAL,
+	       "LGUEST_RUN of vCPU 1 in a 1-vCPU guest did not fail with EINVAL");
+	run.vcpu = 0xffffffff;
+	result("run-vcpu-huge", ioctl(fd, LGUEST_RUN, &run) < 0 && errno == EINVAL,
+	       "LGUEST_RUN of vCPU 0xffffffff did not fail with EINVAL");
 	irq.irq = LGUEST_IRQ_TIMER;
 	result("irq-timer-line", ioctl(fd, LGUEST_IRQ, &irq) < 0,
 	       "LGUEST_IRQ raised line 0, the hypervisor's timer");

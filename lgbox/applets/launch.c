@@ -44,6 +44,7 @@ LGBOX_APPLET("launch", launch_main,
 	"  --initrd FILE          initial ramdisk\n"
 	"  --cmdline STR          kernel command line (device words are appended)\n"
 	"  --memory SIZE          guest RAM, e.g. 64M, 1G (default 128M; 2M multiple)\n"
+	"  --cpus N               vCPUs of the guest, 1 to 16 (default 1)\n"
 	"  --host-cpus LIST       run the guest on these host CPUs only, e.g. 2-3 or\n"
 	"                         0,2-3 (default any)\n"
 	"  --name NAME            guest name for the run directory (default guest)\n"
@@ -136,6 +137,7 @@ static int dry_run(const struct launch_opts *opts)
 		return LAUNCH_EXIT_FAILURE;
 	printf("name: %s\n", opts->name);
 	printf("memory: %llu MiB\n", (unsigned long long)(opts->memory >> 20));
+	printf("cpus: %u\n", opts->cpus);
 	printf("host-cpus: %s\n", opts->host_cpus ? opts->host_cpus : "any");
 	printf("kernel: %s (entry 0x%llx, physical 0x%llx-0x%llx)\n", opts->kernel,
 	       (unsigned long long)boot.entry, (unsigned long long)boot.kernel_start,

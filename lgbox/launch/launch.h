@@ -56,6 +56,7 @@ struct launch_opts {
 	char *config;		/* --config FILE, or NULL */
 	char *kernel, *initrd, *cmdline;
 	uint64_t memory;
+	unsigned int cpus;	/* vCPUs, 1 .. LGUEST_MAX_VCPUS */
 	char *host_cpus;	/* the CPU list the guest process runs on, NULL: any */
 	struct console_opt consoles[LAUNCH_MAX_CONSOLES];
 	unsigned int nr_consoles;

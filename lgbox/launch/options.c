@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/lguest.h>
 
 #include "../lgbox.h"
 #include "../lib/cpulist.h"
@@ -180,6 +181,17 @@ static const char *set_user(struct launch_opts *o, const char *v)
 	if (o->uid == 0)
 		return "the point is not to run as root: name another user";
 	o->user_set = true;
+	return NULL;
+}
+
+/* cpus: the guest's vCPUs, each a thread of the guest process (vcpu.c). */
+static const char *set_cpus(struct launch_opts *o, const char *v)
+{
+	uint64_t n;
+
+	if (lgbox_parse_uint(v, LGUEST_MAX_VCPUS, &n) < 0 || n < 1)
+		return "expected a number of vCPUs from 1 to 16";
+	o->cpus = n;
 	return NULL;
 }
 
@@ -360,6 +372,7 @@ static const char *set_sharenet(struct launch_opts *o, const char *v)
 
 static const struct launch_option options[] = {
 	{ "memory", true, set_memory, 0 },
+	{ "cpus", true, set_cpus, 0 },
 	{ "host-cpus", true, set_host_cpus, 0 },
 	{ "kernel", true, set_kernel, 0 },
 	{ "initrd", true, set_initrd, 0 },
@@ -542,6 +555,7 @@ static void set_defaults(struct launch_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->memory = DEFAULT_MEMORY;
+	opts->cpus = 1;
 	opts->run_dir = dup_value(DEFAULT_RUN_DIR);
 	opts->stop_grace = DEFAULT_GRACE;
 	opts->restart_delay = DEFAULT_RESTART_DELAY;

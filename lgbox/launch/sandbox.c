@@ -17,7 +17,8 @@
  *      vCPU loop and musl's threads and malloc make, some with their
  *      arguments checked: ioctl only on /dev/lguest's and the terminal's
  *      and block devices' requests, no executable mappings, clone only for
- *      threads, open only to append to a console log.
+ *      threads, open only to append to a console log, signals to threads
+ *      only SIGUSR1 (how a vCPU thread is woken).
  *
  * Steps 1, 4 and 5 are --sandbox (default yes).  A call outside the filter
  * gets SIGSYS; the handler says which and ends the guest process.
@@ -176,6 +177,12 @@ static void build_filter(struct filter *f)
 	at = begin_checked(f, SYS_clone, 0);
 	emit(f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1));
 	ret(f, SECCOMP_RET_ALLOW);
+	ret(f, SECCOMP_RET_TRAP);
+	end_checked(f, at);
+
+	/* pthread_kill() (musl: tkill) of SIGUSR1 wakes a vCPU thread (vcpu.c). */
+	at = begin_checked(f, SYS_tkill, 1);
+	allow_if(f, SIGUSR1, SECCOMP_RET_ALLOW);
 	ret(f, SECCOMP_RET_TRAP);
 	end_checked(f, at);
 

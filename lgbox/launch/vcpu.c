@@ -10,13 +10,23 @@
  * the guest by closing /dev/lguest and exits with LAUNCH_EXIT_STOPPED.  A
  * guest that does not know the button leaves the line masked and is
  * stopped that way.  The grace timer is alarm(): SIGALRM, like the stop
- * signals, can only reach this thread, as the other threads block all.
+ * signals, can only reach this thread, as the other threads block them.
+ *
+ * vCPU 0 is this thread.  With --cpus N, vCPUs 1 .. N-1 are threads of
+ * their own, started once LGUEST_INIT has made the guest: each sleeps in
+ * LGUEST_RUN until the guest starts its vCPU, then handles its exits like
+ * this thread, one device access at a time (devices_lock), and ends when
+ * the guest does (lg.ko reports the end on every vCPU).  When the boot ends
+ * for another reason (a stop, a failure), this thread wakes them out of
+ * LGUEST_RUN with SIGUSR1 and waits for them before /dev/lguest is closed.
  */
 #define _GNU_SOURCE	/* memfd_create, sched_setaffinity, gettid */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +57,16 @@ static void on_stop_signal(int sig)
 		alarm(1);
 }
 
+/* SIGUSR1 only ends a LGUEST_RUN with EINTR: see stop_secondaries(). */
+static void on_wake_signal(int sig)
+{
+	(void)sig;
+}
+
 void vcpu_install_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct sigaction wake = { .sa_handler = on_wake_signal };
 
 	/* No SA_RESTART: the signal must end LGUEST_RUN with EINTR. */
 	sigemptyset(&sa.sa_mask);
@@ -57,6 +74,8 @@ void vcpu_install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&wake.sa_mask);
+	sigaction(SIGUSR1, &wake, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -257,6 +276,156 @@ static int guest_ended(const struct launch_opts *opts, const struct lguest_run *
 	}
 }
 
+/* Device models see one vCPU's access at a time. */
+static pthread_mutex_t devices_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum exit_action { EXIT_RUN_ON, EXIT_GUEST_ENDED, EXIT_UNKNOWN };
+
+/* What every vCPU thread does with an exit of LGUEST_RUN. */
+static enum exit_action handle_exit(struct device_set *devs, struct lguest_run *run)
+{
+	switch (run->exit_reason) {
+	case LGUEST_EXIT_MMIO:
+		pthread_mutex_lock(&devices_lock);
+		handle_mmio(devs, &run->mmio);
+		pthread_mutex_unlock(&devices_lock);
+		return EXIT_RUN_ON;
+	case LGUEST_EXIT_NOTIFY:
+		pthread_mutex_lock(&devices_lock);
+		notify_all(devs);
+		pthread_mutex_unlock(&devices_lock);
+		return EXIT_RUN_ON;
+	case LGUEST_EXIT_CONSOLE:
+		pthread_mutex_lock(&devices_lock);
+		console_write(run->console.data, run->console.len < LGUEST_CONSOLE_MAX ?
+			      run->console.len : LGUEST_CONSOLE_MAX);
+		pthread_mutex_unlock(&devices_lock);
+		return EXIT_RUN_ON;
+	case LGUEST_EXIT_POWEROFF:
+	case LGUEST_EXIT_REBOOT:
+	case LGUEST_EXIT_CRASH:
+		return EXIT_GUEST_ENDED;
+	case 0:		/* returned without an exit: run on */
+		return EXIT_RUN_ON;
+	default:
+		lgbox_warn("LGUEST_RUN returned unknown exit %u; is lg.ko newer than launch?",
+			   run->exit_reason);
+		return EXIT_UNKNOWN;
+	}
+}
+
+/* One LGUEST_RUN of vcpu on fd; run keeps a pending MMIO read's value. */
+static int run_vcpu_once(int fd, unsigned int vcpu, struct lguest_run *run)
+{
+	run->flags = 0;
+	run->vcpu = vcpu;
+	run->reserved = 0;
+	/*
+	 * exit_reason is only an output (lg.ko remembers a pending MMIO read
+	 * itself): clearing it means a return without a reason can never
+	 * replay the previous exit, e.g. print console bytes twice.
+	 */
+	run->exit_reason = 0;
+	return lguest_dev_run(fd, run);
+}
+
+struct secondary {
+	pthread_t thread;
+	unsigned int id;		/* its vCPU */
+	int fd;
+	const struct launch_opts *opts;
+	struct device_set *devs;
+	atomic_int tid;			/* set by the thread when it runs */
+	atomic_bool done;
+};
+
+static struct secondary secondaries[LGUEST_MAX_VCPUS];
+static atomic_bool boot_over;
+/* A secondary vCPU's LGUEST_RUN failed: this thread ends the boot. */
+static atomic_bool secondary_failed;
+static pthread_t boot_thread;
+
+static void *run_secondary(void *arg)
+{
+	struct secondary *s = arg;
+	struct lguest_run run = { 0 };
+
+	atomic_store(&s->tid, (int)gettid());
+	while (!atomic_load(&boot_over)) {
+		if (run_vcpu_once(s->fd, s->id, &run) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			/* ENOENT: the guest's end, already reported to this vCPU. */
+			if (errno != ENOENT) {
+				lgbox_warn_errno("LGUEST_RUN failed for vCPU %u of guest %s", s->id,
+						 s->opts->name);
+				atomic_store(&secondary_failed, true);
+				pthread_kill(boot_thread, SIGUSR1);
+			}
+			break;
+		}
+		if (handle_exit(s->devs, &run) != EXIT_RUN_ON)
+			break;
+	}
+	atomic_store(&s->done, true);
+	return NULL;
+}
+
+/* Wakes the secondaries out of LGUEST_RUN until each has seen boot_over. */
+static void stop_secondaries(unsigned int started)
+{
+	const struct timespec pause = { .tv_nsec = 1000000 };
+	unsigned int i;
+
+	atomic_store(&boot_over, true);
+	for (i = 1; i < started; i++) {
+		/* A wake between its check and its LGUEST_RUN is lost: repeat. */
+		while (!atomic_load(&secondaries[i].done)) {
+			pthread_kill(secondaries[i].thread, SIGUSR1);
+			nanosleep(&pause, NULL);
+		}
+		pthread_join(secondaries[i].thread, NULL);
+	}
+	atomic_store(&boot_over, false);
+}
+
+/*
+ * Threads for vCPUs 1 .. cpus-1, reported to the supervisor in vCPU order
+ * after this thread (vCPU 0).  They take SIGUSR1 only: stop requests and
+ * the grace timer are this thread's.  Returns how many vCPUs run (with
+ * this one), all of them or a message and -1 (those started are stopped).
+ */
+static int start_secondaries(const struct launch_opts *opts, struct device_set *devs, int fd)
+{
+	sigset_t all_but_wake, old;
+	unsigned int i;
+	int err = 0;
+
+	boot_thread = pthread_self();
+	atomic_store(&secondary_failed, false);
+	sigfillset(&all_but_wake);
+	sigdelset(&all_but_wake, SIGUSR1);
+	pthread_sigmask(SIG_SETMASK, &all_but_wake, &old);
+	for (i = 1; i < opts->cpus && !err; i++) {
+		secondaries[i] = (struct secondary){ .id = i, .fd = fd, .opts = opts, .devs = devs };
+		err = pthread_create(&secondaries[i].thread, NULL, run_secondary, &secondaries[i]);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		errno = err;
+		lgbox_warn_errno("cannot start the thread of vCPU %u of guest %s", i - 1,
+				 opts->name);
+		stop_secondaries(i - 1);
+		return -1;
+	}
+	for (i = 1; i < opts->cpus; i++) {
+		while (!atomic_load(&secondaries[i].tid))
+			sched_yield();
+		guest_report("vcpu", "%d", atomic_load(&secondaries[i].tid));
+	}
+	return opts->cpus;
+}
+
 static int run_loop(int fd, const struct launch_opts *opts, struct device_set *devs)
 {
 	struct lguest_run run = { 0 };
@@ -267,40 +436,23 @@ static int run_loop(int fd, const struct launch_opts *opts, struct device_set *d
 		/* Here, not only after EINTR: see on_stop_signal(). */
 		if (stop_signals && (fate = handle_stop_signal(fd, opts, &stopping)) >= 0)
 			return fate;
-		run.flags = 0;
-		/*
-		 * exit_reason is only an output (lg.ko remembers a pending MMIO
-		 * read itself): clearing it means a return without a reason can
-		 * never replay the previous exit, e.g. print console bytes twice.
-		 */
-		run.exit_reason = 0;
-		if (lguest_dev_run(fd, &run) < 0) {
+		if (atomic_load(&secondary_failed)) {
+			guest_report("ended", "launch failed: LGUEST_RUN of another vCPU");
+			return LAUNCH_EXIT_FAILURE;
+		}
+		if (run_vcpu_once(fd, 0, &run) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			lgbox_warn_errno("LGUEST_RUN failed for guest %s", opts->name);
 			guest_report("ended", "launch failed: LGUEST_RUN: %s", strerror(errno));
 			return LAUNCH_EXIT_FAILURE;
 		}
-		switch (run.exit_reason) {
-		case LGUEST_EXIT_MMIO:
-			handle_mmio(devs, &run.mmio);
+		switch (handle_exit(devs, &run)) {
+		case EXIT_RUN_ON:
 			break;
-		case LGUEST_EXIT_NOTIFY:
-			notify_all(devs);
-			break;
-		case LGUEST_EXIT_CONSOLE:
-			console_write(run.console.data, run.console.len < LGUEST_CONSOLE_MAX ?
-				      run.console.len : LGUEST_CONSOLE_MAX);
-			break;
-		case LGUEST_EXIT_POWEROFF:
-		case LGUEST_EXIT_REBOOT:
-		case LGUEST_EXIT_CRASH:
+		case EXIT_GUEST_ENDED:
 			return guest_ended(opts, &run);
-		case 0:		/* returned without an exit: run on */
-			break;
-		default:
-			lgbox_warn("LGUEST_RUN returned unknown exit %u; is lg.ko newer than launch?",
-				   run.exit_reason);
+		case EXIT_UNKNOWN:
 			return LAUNCH_EXIT_FAILURE;
 		}
 	}
@@ -310,7 +462,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 	      const struct guest_boot *boot, int lguest_fd)
 {
 	struct lguest_init init;
-	int fate;
+	int fate, started;
 
 	if (stop_signals) {
 		lgbox_warn("guest %s stopped before it started", opts->name);
@@ -327,7 +479,7 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		.initial_cr3 = boot->cr3,
 		.initial_rsp = boot->rsp,
 		.boot_data = boot->boot_data,
-		.nr_vcpus = 1,
+		.nr_vcpus = opts->cpus,
 	};
 	if (lguest_dev_init(lguest_fd, &init) < 0) {
 		if (errno == ENOMEM)
@@ -340,10 +492,17 @@ int vcpu_boot(const struct launch_opts *opts, struct guest_ram *ram, struct devi
 		return LAUNCH_EXIT_FAILURE;
 	}
 	devices_set_irq(devs, raise_irq, &lguest_fd);
-	/* The vCPU is this thread: list shows where it runs. */
+	/* vCPU 0 is this thread: list shows where each runs. */
 	guest_report("vcpu", "%d", (int)gettid());
+	started = start_secondaries(opts, devs, lguest_fd);
+	if (started < 0) {
+		guest_report("ended", "launch failed: cannot start its vCPU threads");
+		devices_set_irq(devs, NULL, NULL);
+		return LAUNCH_EXIT_FAILURE;
+	}
 	guest_report("running", NULL);
 	fate = run_loop(lguest_fd, opts, devs);
+	stop_secondaries(started);
 	/* The boot is over: its grace timer and stop requests with it. */
 	alarm(0);
 	stop_signals = 0;

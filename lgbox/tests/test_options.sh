@@ -97,6 +97,14 @@ good host_cpus_present_cpu "host-cpus: $cpu" launch $G --host-cpus "$cpu"
 printf 'host-cpus = %s\n' "$cpu" > "$tmp/cpus.conf"
 good host_cpus_any_undoes_the_config "host-cpus: any" \
 	launch $G --config "$tmp/cpus.conf" --host-cpus any
+vcpus='expected a number of vCPUs from 1 to 16'
+bad cpus_zero 2 "bad value \"0\" for --cpus: $vcpus" launch $G --cpus 0
+bad cpus_beyond_the_abi 2 "bad value \"17\" for --cpus: $vcpus" launch $G --cpus 17
+bad cpus_not_a_number 2 "bad value \"two\" for --cpus: $vcpus" launch $G --cpus two
+good cpus_default_one "cpus: 1" launch $G
+printf 'cpus = 4\n' > "$tmp/vcpus.conf"
+good cpus_config_key "cpus: 4" launch $G --config "$tmp/vcpus.conf"
+good cpus_command_line_over_config "cpus: 2" launch $G --config "$tmp/vcpus.conf" --cpus 2
 printf 'memory = 64M\nmemry = 3\n' > "$tmp/typo.conf"
 bad config_typo_is_a_usage_error 2 "$tmp/typo.conf:2: unknown key \"memry\" (did you mean \"memory\"?)" \
 	launch $G --config "$tmp/typo.conf"

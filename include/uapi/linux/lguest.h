@@ -427,6 +427,15 @@ struct lguest_shared {
 	/* Set by LHCALL_INIT: which vCPU registered the page, and how many. */
 	__u32 vcpu;
 	__u32 nr_vcpus;
+	/*
+	 * Written by the hypervisor: the nanoseconds this vCPU was ready to
+	 * run but the host ran something else (steal time), and non-zero
+	 * while that is so (preempted): another vCPU spinning on a lock this
+	 * one holds had better sleep.
+	 */
+	__u64 steal_ns;
+	__u32 preempted;
+	__u32 pad;
 };
 #endif /* !__ASSEMBLY__ */
 

@@ -13,6 +13,8 @@
 
 #define IOPL3		0x3000UL
 
+static void case_spin(void);
+
 static void survived(const char *what, u64 result)
 {
 	case_fail("%s returned %lx and the guest is still alive", what, result);
@@ -24,6 +26,40 @@ static void case_bad_hcall_number(void)
 	survived("hypercall 999", hcall0(999));
 }
 TEST_CASE("bad-hcall-number", case_bad_hcall_number, CASE_FATAL);
+
+/* The runner's guests have two vCPUs (cases-smp.c): 2 is one too many. */
+static void case_bad_start_vcpu(void)
+{
+	expect_crash("START_VCPU.*no vCPU 2");
+	survived("LHCALL_START_VCPU of vCPU 2",
+		 hcall5(LHCALL_START_VCPU, 2, (u64)case_spin, ALTERNATE_STACK_TOP,
+			(u64)kernel_pml4 - DIRECT_MAP, 0));
+}
+TEST_CASE("bad-start-vcpu", case_bad_start_vcpu, CASE_FATAL);
+
+static void case_bad_start_vcpu_tables(void)
+{
+	expect_crash("START_VCPU.*page tables");
+	survived("LHCALL_START_VCPU with tables beyond RAM",
+		 hcall5(LHCALL_START_VCPU, 1, (u64)case_spin, ALTERNATE_STACK_TOP,
+			FAR_BEYOND_RAM, 0));
+}
+TEST_CASE("bad-start-vcpu-tables", case_bad_start_vcpu_tables, CASE_FATAL);
+
+static void case_bad_send_ipi_mask(void)
+{
+	expect_crash("SEND_IPI.*mask");
+	survived("LHCALL_SEND_IPI to vCPU 2 of 2", hcall2(LHCALL_SEND_IPI, 1UL << 2, 7));
+}
+TEST_CASE("bad-send-ipi-mask", case_bad_send_ipi_mask, CASE_FATAL);
+
+static void case_bad_send_ipi_line(void)
+{
+	expect_crash("SEND_IPI.*line 0");
+	survived("LHCALL_SEND_IPI of the timer line",
+		 hcall2(LHCALL_SEND_IPI, 1UL << 0, LGUEST_IRQ_TIMER));
+}
+TEST_CASE("bad-send-ipi-line", case_bad_send_ipi_line, CASE_FATAL);
 
 static void case_bad_console_addr(void)
 {
@@ -238,14 +274,20 @@ static void case_switcher_invlpg(void)
 }
 TEST_CASE("switcher-invlpg", case_switcher_invlpg, 0);
 
-/* For the runner: a busy guest to kill from outside (SIGKILL teardown). */
-static void case_spin(void)
+/* Says "spinning" and spins, interrupts on and the timer ticking. */
+noreturn void spin_announced(void)
 {
 	kprintf("spinning\n");
 	shared.irq_enabled = LGUEST_IF_FLAG;
 	hcall1(LHCALL_SET_TIMER, 1000000);
 	for (;;)
 		cpu_relax();
+}
+
+/* For the runner: a busy guest to kill from outside (SIGKILL teardown). */
+static void case_spin(void)
+{
+	spin_announced();
 }
 TEST_CASE("spin", case_spin, CASE_MANUAL);
 

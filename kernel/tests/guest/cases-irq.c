@@ -254,3 +254,24 @@ static void case_fpu_preserved(void)
 		      i % 2 ? "high" : "low", got[i], want[i]);
 }
 TEST_CASE("fpu-preserved", case_fpu_preserved, 0);
+
+/*
+ * For the runner, which pins this guest to a host CPU beside a busy loop:
+ * the host gives the CPU to the loop about half of the time, and the
+ * shared page must say so (steal_ns), while never calling this vCPU
+ * preempted when it is the one reading.
+ */
+static void case_steal_time(void)
+{
+	u64 before = shared.steal_ns, stolen;
+
+	if (!can_time_waits())
+		return;
+	spin_ms(2000, NULL);
+	stolen = shared.steal_ns - before;
+	kprintf("STEAL: %lu ms of 2000 ms\n", stolen / MS);
+	CHECK(stolen >= 100 * MS, "steal time %lu ns over 2 s on a CPU shared with a busy "
+	      "loop, expected at least 100 ms", stolen);
+	CHECK(!shared.preempted, "the running vCPU reads itself as preempted");
+}
+TEST_CASE("steal-time", case_steal_time, CASE_MANUAL);

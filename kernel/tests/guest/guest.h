@@ -248,6 +248,7 @@ void case_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void case_abort(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool case_running(void);
 void expect_crash(const char *pattern);
+noreturn void spin_announced(void);	/* cases-fatal.c */
 extern const char *cmdline;
 bool cmdline_find(const char *key, const char **value);
 bool cmdline_next(const char *key, const char **pos, const char **value);
