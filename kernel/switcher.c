@@ -205,13 +205,6 @@ static void init_cpu_tables(unsigned int cpu)
 	set_gdt_entry(state, LG_GDT_TSS, 0x67 | ((tss & 0xffffffULL) << 16) |
 		      (0x89ULL << 40) | ((tss >> 24) & 0xff) << 56);
 	set_gdt_entry(state, LG_GDT_TSS + 1, tss >> 32);
-	/*
-	 * Where Linux keeps a descriptor whose limit is the CPU and node
-	 * number, for the vDSO's getcpu (LSL) to read at CPL 3: read-only
-	 * data, expand-down, DPL 3.  A guest's one vCPU is CPU 0 of node 0.
-	 */
-	set_gdt_entry(state, LG_GDT_CPUNODE, 0x0040f50000000000ULL);
-
 	hw_tss->sp0 = base + LG_PAGE_STATE * PAGE_SIZE + SW_REGS_TOP;
 	hw_tss->ist[0] = base + (LG_PAGE_IST_DF + 1) * PAGE_SIZE;
 	hw_tss->ist[1] = base + (LG_PAGE_IST_NMI + 1) * PAGE_SIZE;
@@ -591,9 +584,19 @@ static void fill_guest_roots(struct lg_vcpu *vcpu, void *state, unsigned int cpu
 	STATE(state, SW_GUEST_CR3, u64) = vcpu->user_mode ? user : kernel;
 }
 
+/*
+ * Where Linux keeps a descriptor whose limit is the CPU and node number,
+ * for the vDSO's getcpu (LSL) to read at CPL 3: read-only data,
+ * expand-down, DPL 3.  The guest's CPU is the vCPU's number, node 0; LSL
+ * reads the GDT in memory, so setting it before each entry is enough.
+ */
+#define LG_CPUNODE_DESC	0x0040f50000000000ULL
+
 static void fill_state_page(struct lg_vcpu *vcpu, void *state, unsigned int cpu)
 {
 	struct desc_ptr *gdt_rw = state + SW_HOST_GDT_RW;
+
+	set_gdt_entry(state, LG_GDT_CPUNODE, LG_CPUNODE_DESC | vcpu->id);
 
 	STATE(state, SW_HOST_CR3, u64) = __read_cr3();
 	STATE(state, SW_HOST_CR4, u64) = cr4_read_shadow();

@@ -24,7 +24,6 @@ int probe_xgetbv(u64 *v), probe_rdpkru(u64 *v), probe_rdmsr_ucode(u64 *v);
 int probe_xsetbv(u64 xcr0), probe_wrmsr_ucode(void), probe_wrfsbase(u64 base),
 	probe_wrpkru(u64 pkru), probe_ymm_load(const u64 *words);
 void ymm_store(u64 *words);
-int lsl_cpunode(u64 *limit);
 void set_tf(void);
 
 static void cpuid(u32 leaf, u32 subleaf, u32 r[4])
@@ -113,7 +112,7 @@ static void case_cr4_off_features(void)
 }
 TEST_CASE("cr4-off-features", case_cr4_off_features, 0);
 
-/* The vDSO's getcpu: LSL of selector 0x7b gives CPU 0, node 0. */
+/* The vDSO's getcpu: LSL of selector 0x7b gives CPU 0, node 0 (cases-smp.c: 1 on vCPU 1). */
 static void case_getcpu_descriptor(void)
 {
 	u64 limit = ~0UL;

@@ -33,6 +33,7 @@ enum smp_command {
 	CMD_PENDING,	/* result: vCPU 1's pending lines */
 	CMD_BAD_HCALL,	/* hypercall 998: the guest dies from vCPU 1 */
 	CMD_SPIN,	/* answer, then spin in the guest for ever */
+	CMD_GETCPU,	/* result: the limit LSL of the vDSO's selector gives */
 };
 
 static volatile u64 cmd_seq, done_seq, cmd, cmd_arg, cmd_result;
@@ -81,6 +82,11 @@ static u64 run_command(u64 what, u64 arg)
 		return hcall0(998);
 	case CMD_SPIN:
 		return 0;
+	case CMD_GETCPU: {
+		u64 limit = ~0UL;
+
+		return lsl_cpunode(&limit) ? ~0UL : limit;
+	}
 	}
 	return ~0UL;
 }
@@ -184,6 +190,17 @@ static void case_smp_start(void)
 	      "LHCALL_START_VCPU of the running vCPU 0 did not return -EBUSY");
 }
 TEST_CASE("smp-start", case_smp_start, 0);
+
+/* The vDSO's getcpu descriptor names the vCPU reading it: CPU 1, node 0. */
+static void case_smp_getcpu(void)
+{
+	u64 limit;
+
+	if (!smp_call(CMD_GETCPU, 0, &limit))
+		return;
+	CHECK(limit == 1, "LSL of selector 0x7b on vCPU 1 gave %lx, expected CPU 1 node 0", limit);
+}
+TEST_CASE("smp-getcpu", case_smp_getcpu, 0);
 
 static bool line_from_vcpu1_seen(void)
 {

@@ -169,6 +169,9 @@ extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_hostile_spin[], user_movss_syscall[], user_report_iret_regs[],
 	user_syscall_on_stack[];
 
+/* cpu.S: LSL of the vDSO's CPU and node selector (0x7b); 0, or 1: no such */
+int lsl_cpunode(u64 *limit);
+
 /* lib.c */
 /* The page shared with lg.ko (LHCALL_INIT), alone in its page. */
 extern union shared_page_u {
