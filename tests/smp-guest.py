@@ -6,7 +6,8 @@ The guest is the appliance's own kernel with the guest initramfs.  Cases: it boo
 shell; lgbox list shows its two vCPUs; it has two CPUs (nproc, /sys/devices/system/cpu/online)
 and says so in dmesg, with no firmware-bug, WARN or BUG line; two busy loops run on both
 CPUs at once (each CPU's user time in /proc/stat advances); both CPUs took reschedule and
-call-function IPIs (/proc/interrupts); a TLB shootdown check (tests/smp/remap.c, a static
+call-function IPIs (/proc/interrupts); a busy loop on each host CPU shows as steal time in
+the guest's /proc/stat (and an idle host much less); a TLB shootdown check (tests/smp/remap.c, a static
 musl program handed to the guest as a raw virtio disk) finds no stale read in a thread on
 CPU 1 while a thread on CPU 0 replaces the page it reads 2000 times with mremap; offlining a
 CPU is refused and both stay online; poweroff ends the guest and its launcher exits 0; the
@@ -49,6 +50,27 @@ def cpu_user_ticks(stat):
     """{cpu number: user + system ticks} from /proc/stat text."""
     return {int(m.group(1)): int(m.group(2)) + int(m.group(3))
             for m in re.finditer(r"^cpu(\d+) (\d+) \d+ (\d+)", stat, re.M)}
+
+
+def steal_ticks(stat):
+    """The steal column (the 8th number) of the all-CPU line of /proc/stat text, or None."""
+    match = re.search(r"^cpu +((?:\d+ +){7}\d+)", stat, re.M)
+    return int(match.group(1).split()[7]) if match else None
+
+
+def steal_while_busy(box, host_load):
+    """Steal ticks the guest's /proc/stat counts over 3 s of two busy loops in the guest,
+    with (HOST_LOAD) or without a busy loop on each host CPU beside it; None if unread."""
+    if host_load:
+        box.run("for mask in 1 2; do taskset $mask sh -c 'while :; do :; done' & done; true")
+    out = in_guest(box, NAME, "(while :; do :; done) & (while :; do :; done) & "
+                   "head -1 /proc/stat; sleep 3; head -1 /proc/stat; kill %1 %2", timeout=90)
+    if host_load:
+        box.run("pkill -f 'while :; do :; done'; true")
+    lines = [line for line in (out or "").splitlines() if line.startswith("cpu ")]
+    if len(lines) != 2 or None in map(steal_ticks, lines):
+        return None
+    return steal_ticks(lines[1]) - steal_ticks(lines[0])
 
 
 def irq_counts(interrupts, label):
@@ -94,6 +116,13 @@ def run(cases, box, remap_size):
     cases.check(f"{NAME}: two busy loops run on both CPUs at once",
                 len(advanced) == 2 and min(advanced.values()) >= 100,
                 f"ticks per CPU in 3 s: {advanced} ({out!r})")
+
+    # steal time: lg.ko's steal_ns through the guest's steal clock (guest/0013)
+    quiet, loaded = steal_while_busy(box, False), steal_while_busy(box, True)
+    cases.check(f"{NAME}: host load on its CPUs shows as steal time in the guest",
+                quiet is not None and loaded is not None and loaded >= 30 and loaded > quiet,
+                f"steal ticks over 3 s of two busy loops: {quiet} with an idle host, {loaded} "
+                "with a busy loop on each host CPU (expected at least 30, and more)")
 
     interrupts = in_guest(box, NAME, "cat /proc/interrupts") or ""
     res, cal = irq_counts(interrupts, "RES"), irq_counts(interrupts, "CAL")
