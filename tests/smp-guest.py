@@ -62,11 +62,12 @@ def steal_while_busy(box, host_load):
     """Steal ticks the guest's /proc/stat counts over 3 s of two busy loops in the guest,
     with (HOST_LOAD) or without a busy loop on each host CPU beside it; None if unread."""
     if host_load:
-        box.run("for mask in 1 2; do taskset $mask sh -c 'while :; do :; done' & done; true")
+        box.run("rm -f /tmp/hogs; for mask in 1 2; do "
+                "taskset $mask sh -c 'while :; do :; done' & echo $! >>/tmp/hogs; done")
     out = in_guest(box, NAME, "(while :; do :; done) & (while :; do :; done) & "
                    "head -1 /proc/stat; sleep 3; head -1 /proc/stat; kill %1 %2", timeout=90)
-    if host_load:
-        box.run("pkill -f 'while :; do :; done'; true")
+    if host_load:     # by pid: a pattern could match the shell the harness types into
+        box.run("kill $(cat /tmp/hogs); rm -f /tmp/hogs")
     lines = [line for line in (out or "").splitlines() if line.startswith("cpu ")]
     if len(lines) != 2 or None in map(steal_ticks, lines):
         return None
