@@ -131,7 +131,7 @@ static const char *const lg_stat_names[] = {
 	"exit_page_fault", "exit_mmio", "exit_emulated", "exit_exception",
 	"exit_host", "upcalls", "cr3_loads", "shadow_tables_made",
 	"shadow_tables_freed", "shadow_evictions", "fast_user_syscalls",
-	"fast_irets",
+	"fast_irets", "fast_page_faults", "fast_exceptions", "fast_cr3_loads",
 };
 
 /*

@@ -127,7 +127,6 @@ static int hcall_set_trap(struct lg_vcpu *vcpu, u64 vector, u64 handler,
 
 /* CR3 as the CPU takes it with CR4.PCIDE: bits 0-11 the PCID, 63 no-flush. */
 #define LG_CR3_PCID		0xfffULL
-#define LG_CR3_NOFLUSH		(1ULL << 63)
 
 static int hcall_load_cr3(struct lg_vcpu *vcpu, u64 cr3)
 {

@@ -28,14 +28,7 @@
 
 bool lg_vector_has_errcode(unsigned int vector)
 {
-	switch (vector) {
-	case X86_TRAP_DF: case X86_TRAP_TS: case X86_TRAP_NP:
-	case X86_TRAP_SS: case X86_TRAP_GP: case X86_TRAP_PF:
-	case X86_TRAP_AC: case X86_TRAP_CP: case 29: case 30:
-		return true;
-	default:
-		return false;
-	}
+	return vector < 32 && (LG_ERRCODE_VECTORS & BIT(vector));
 }
 
 static u64 virtual_if(struct lg_vcpu *vcpu)
@@ -104,14 +97,7 @@ int lg_reflect_trap(struct lg_vcpu *vcpu, unsigned int vector, bool has_err,
 	}
 	vcpu->regs.rsp = rsp;
 	vcpu->regs.rip = handler;
-	/*
-	 * As event delivery does natively: no single step, nested task or
-	 * resume flag in the handler.  AC goes too: at CPL 3 it would turn
-	 * on alignment checks in the guest kernel, which natively runs at
-	 * CPL 0 where AC means nothing of the sort.
-	 */
-	vcpu->regs.rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
-			     X86_EFLAGS_AC);
+	vcpu->regs.rflags &= ~LG_DELIVERY_CLEARS;
 	vcpu->handler_entered = handler;
 	lg_enter_kernel_mode(vcpu);
 	if (!(vcpu->trap_flags[vector] & LGUEST_TRAP_KEEP_IRQS))

@@ -44,13 +44,11 @@ struct lg_walk {
 	u64 size;		/* the guest's page: 4 KiB, 2 MiB or 1 GiB */
 };
 
-/* Results of a guest page-table walk that did not find a usable page. */
-#define LG_PF_PROT	0x01	/* page fault error code bits */
-#define LG_PF_WRITE	0x02
-#define LG_PF_USER	0x04
-#define LG_PF_RSVD	0x08
-#define LG_PF_INSTR	0x10
-/* Not error code bits: a fault happened, or the device window was hit. */
+/*
+ * Results of a guest page-table walk that did not find a usable page: the
+ * error code bits (LG_PF_PROT.., switcher_layout.h), and these, which are
+ * not error code bits: a fault happened, or the device window was hit.
+ */
 #define LG_PF_FAULT	0x10000
 #define LG_PF_MMIO	0x20000
 #define LG_PF_ERRCODE	0xffff
@@ -69,6 +67,15 @@ struct lg_shadow_space {
 
 /* Address spaces whose shadows are kept, as a TLB keeps PCIDs' entries. */
 #define LG_SHADOW_SPACES	8
+
+/* CR3's bit (and LHCALL_LOAD_CR3's) that keeps what the TLB holds for the PCID. */
+#define LG_CR3_NOFLUSH		BIT_ULL(LG_CR3_NOFLUSH_BIT)
+
+/* What the switcher needs of a kept space (key: LG_SPACE_NONE if unused). */
+struct lg_space_roots {
+	u64 key;		/* guest PML4 | PCID */
+	u64 kernel, user;	/* physical addresses of the roots */
+};
 
 struct lg_shadow {
 	struct lg_shadow_space spaces[LG_SHADOW_SPACES];
@@ -196,8 +203,10 @@ void lg_shadow_free(struct lg_vcpu *vcpu);
 void lg_shadow_flush(struct lg_vcpu *vcpu, bool keep_global);
 void lg_shadow_load_cr3(struct lg_vcpu *vcpu, u64 pml4, u16 pcid, bool keep);
 void lg_shadow_invlpg(struct lg_vcpu *vcpu, u64 va);
-void lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry, u64 *kernel_pa,
-		     u64 *user_pa);
+unsigned int lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry,
+			     struct lg_space_roots *roots);
+void lg_shadow_took_fast_loads(struct lg_vcpu *vcpu, unsigned int cur,
+			       const u64 *stamps, u64 loads);
 int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa);
 int lg_walk(struct lg_vcpu *vcpu, u64 va, u32 access, struct lg_walk *w);
 int lg_copy_from_guest(struct lg_vcpu *vcpu, void *dst, u64 gva, size_t len);

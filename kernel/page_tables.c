@@ -52,7 +52,6 @@
 #include <linux/io.h>
 #include "lg.h"
 
-#define LG_ADDR_MASK	0x000ffffffffff000ULL
 #define LG_HOLE_FIRST	256	/* PML4 slots of the hypervisor hole */
 #define LG_HOLE_LAST	271
 
@@ -178,7 +177,7 @@ int lg_walk(struct lg_vcpu *vcpu, u64 va, u32 access, struct lg_walk *w)
 	if (!lg_guest_may_map(va))
 		return LG_PF_FAULT | access;
 again:
-	table = vcpu->cr3 & LG_ADDR_MASK;
+	table = vcpu->cr3 & LG_PTE_ADDR;
 	user = true;
 	writable = true;
 	nx = false;
@@ -198,7 +197,7 @@ again:
 		size = 1ULL << (PAGE_SHIFT + 9 * (level - 1));
 		if (level == 1 || (level <= 3 && (entry[4 - level] & _PAGE_PSE)))
 			break;
-		table = entry[4 - level] & LG_ADDR_MASK;
+		table = entry[4 - level] & LG_PTE_ADDR;
 	}
 
 	if (((access & LG_PF_USER) && !user) ||
@@ -206,7 +205,7 @@ again:
 	    ((access & LG_PF_INSTR) && nx))
 		return LG_PF_FAULT | access | LG_PF_PROT;
 
-	w->gpa = (entry[last] & LG_ADDR_MASK & ~(size - 1)) | (va & (size - 1));
+	w->gpa = (entry[last] & LG_PTE_ADDR & ~(size - 1)) | (va & (size - 1));
 	w->user = user;
 	w->writable = writable;
 	w->nx = nx;
@@ -244,7 +243,7 @@ static void free_shadow_table(struct lg_vcpu *vcpu, u64 *table, int level)
 
 	for (i = 0; level > 1 && i < PTRS_PER_PTE; i++)
 		if (table[i] & _PAGE_PRESENT)
-			free_shadow_table(vcpu, __va(table[i] & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(table[i] & LG_PTE_ADDR),
 					  level - 1);
 	free_page((unsigned long)table);
 	vcpu->shadow.nr_tables--;
@@ -260,7 +259,7 @@ static void drop_slot(struct lg_vcpu *vcpu, struct lg_shadow_space *space,
 
 	for (i = 0; i < ARRAY_SIZE(roots); i++) {
 		if (roots[i][slot] & _PAGE_PRESENT)
-			free_shadow_table(vcpu, __va(roots[i][slot] & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(roots[i][slot] & LG_PTE_ADDR),
 					  3);
 		roots[i][slot] = 0;
 	}
@@ -301,7 +300,7 @@ int lg_shadow_init(struct lg_vcpu *vcpu)
 	}
 	vcpu->shadow.cur = &vcpu->shadow.spaces[0];
 	vcpu->shadow.cur->in_use = true;
-	vcpu->shadow.cur->pml4 = vcpu->cr3 & LG_ADDR_MASK;
+	vcpu->shadow.cur->pml4 = vcpu->cr3 & LG_PTE_ADDR;
 	vcpu->shadow.max_tables = max_t(unsigned long, LG_SHADOW_MIN_TABLES,
 				      (vcpu->lg->mem_size >> PAGE_SHIFT) /
 				      LG_SHADOW_PAGES_PER_TABLE);
@@ -393,20 +392,53 @@ void lg_shadow_free(struct lg_vcpu *vcpu)
 }
 
 /*
- * The roots of both views (the switcher's fast paths change the guest's
- * mode without us), with the switcher slot holding the entering CPU's
- * branch (switcher.c): a guest sees the switcher region of the CPU it runs
- * on and no other.
+ * The roots of both views of every kept space (the switcher's fast paths
+ * change the guest's mode, and may make another kept space current,
+ * without us), with the switcher slot holding the entering CPU's branch
+ * (switcher.c): a guest sees the switcher region of the CPU it runs on and
+ * no other.  Returns the index of the current space.
  */
-void lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry, u64 *kernel_pa,
-		     u64 *user_pa)
+unsigned int lg_shadow_roots(struct lg_vcpu *vcpu, u64 switcher_entry,
+			     struct lg_space_roots *roots)
 {
-	struct lg_shadow_space *space = vcpu->shadow.cur;
+	unsigned int i;
 
-	space->kernel_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
-	space->user_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
-	*kernel_pa = __pa(space->kernel_root);
-	*user_pa = __pa(space->user_root);
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		struct lg_shadow_space *space = &vcpu->shadow.spaces[i];
+
+		if (!space->in_use) {
+			roots[i] = (struct lg_space_roots){ .key = LG_SPACE_NONE };
+			continue;
+		}
+		space->kernel_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
+		space->user_root[LG_SWITCHER_PGD_INDEX] = switcher_entry;
+		roots[i].key = space->pml4 | space->pcid;
+		roots[i].kernel = __pa(space->kernel_root);
+		roots[i].user = __pa(space->user_root);
+	}
+	return vcpu->shadow.cur - vcpu->shadow.spaces;
+}
+
+/*
+ * The switcher made kept spaces current by itself (LHCALL_LOAD_CR3 with
+ * the no-flush bit, which keeps their translations, as lg_shadow_load_cr3
+ * would): loads of them in all, stamps[i] the number of the last one that
+ * chose space i (0: none), and cur the last one's.  The LRU order becomes
+ * what lg_shadow_load_cr3 would have made it.
+ */
+void lg_shadow_took_fast_loads(struct lg_vcpu *vcpu, unsigned int cur,
+			       const u64 *stamps, u64 loads)
+{
+	struct lg_shadow_space *space;
+	unsigned int i;
+
+	for (i = 0; i < LG_SHADOW_SPACES; i++)
+		if (stamps[i])
+			vcpu->shadow.spaces[i].last_use = vcpu->shadow.clock + stamps[i];
+	vcpu->shadow.clock += loads;
+	space = &vcpu->shadow.spaces[min_t(unsigned int, cur, LG_SHADOW_SPACES - 1)];
+	vcpu->shadow.cur = space;
+	vcpu->cr3 = space->pml4 | space->pcid;
 }
 
 /* The shadow leaf for va under root, optionally creating the tables. */
@@ -430,7 +462,7 @@ static u64 *shadow_leaf(struct lg_vcpu *vcpu, u64 *root, u64 va, bool create)
 			vcpu->stats.shadow_tables_made++;
 			*entry = __pa(next) | SHADOW_TABLE;
 		}
-		table = __va(*entry & LG_ADDR_MASK);
+		table = __va(*entry & LG_PTE_ADDR);
 	}
 	return &table[level_index(va, 1)];
 }
@@ -449,7 +481,7 @@ static u64 *large_page_entry(u64 *root, u64 va, u64 size)
 
 		if (!(entry & _PAGE_PRESENT))
 			return NULL;
-		table = __va(entry & LG_ADDR_MASK);
+		table = __va(entry & LG_PTE_ADDR);
 	}
 	return &table[level_index(va, stop)];
 }
@@ -465,7 +497,7 @@ static void invlpg_view(struct lg_vcpu *vcpu, u64 *root, u64 va)
 		entry = large_page_entry(root, va, sizes[i]);
 		if (entry && (*entry & (_PAGE_PRESENT | SHADOW_FROM_LARGE)) ==
 			     (_PAGE_PRESENT | SHADOW_FROM_LARGE)) {
-			free_shadow_table(vcpu, __va(*entry & LG_ADDR_MASK),
+			free_shadow_table(vcpu, __va(*entry & LG_PTE_ADDR),
 					  sizes[i] == PUD_SIZE ? 2 : 1);
 			*entry = 0;
 			return;

@@ -329,11 +329,15 @@ int lg_switcher_init(void)
 
 	BUILD_BUG_ON(sizeof(struct lg_regs) != LG_REGS_SIZE);
 	BUILD_BUG_ON(SW_TSS + sizeof(struct x86_hw_tss) > SW_HOST_RSP);
-	BUILD_BUG_ON(SW_FAST_END > SW_REGS);
+	BUILD_BUG_ON(SW_FAST_HANDLERS + 32 * 8 != SW_CR3_KEEP_BIT);
+	BUILD_BUG_ON(SW_SPACES_END > SW_REGS);
+	BUILD_BUG_ON(LG_SHADOW_SPACES != 8);	/* the switcher's loop */
 	/* The fast paths' view of the ABI's structures (switcher_layout.h). */
 	BUILD_BUG_ON(offsetof(struct lguest_shared, irq_enabled) != SH_IRQ_ENABLED);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, pending) != SH_PENDING);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, masked) != SH_MASKED);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, cr2) != SH_CR2);
+	BUILD_BUG_ON(offsetof(struct lguest_shared, direct_map) != SH_DIRECT_MAP);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, kernel_stack) != SH_KERNEL_STACK);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, fs_base) != SH_FS_BASE);
 	BUILD_BUG_ON(offsetof(struct lguest_shared, gs_base_user) != SH_GS_BASE_USER);
@@ -561,27 +565,92 @@ static void swap_msrs_to_host(const struct host_msrs *h)
  * load with the "keep" bit.  Nothing needs flushing in between: the
  * shadow changes only in C, and every way between C and the guest flushes
  * the whole TLB anyway (CR4.PGE, see LG_CR4_OFF), every PCID included.
- * Without PCIDs each load flushes, as the first entry's does.
+ * Only the switcher's own LHCALL_LOAD_CR3 puts another address space
+ * behind the same PCIDs: the views of the spaces it may switch to carry no
+ * keep bit, so the first load of each after a switch flushes, and the
+ * switcher adds the bit (SW_CR3_KEEP_BIT) once a view is loaded.  Without
+ * PCIDs each load flushes, as the first entry's does.
  */
 #define LG_PCID_KERNEL_VIEW	0x7fe	/* above the host's PCIDs (1..6) */
 #define LG_PCID_USER_VIEW	0x7ff
-#define LG_CR3_KEEP		BIT_ULL(63)
 
 static void fill_guest_roots(struct lg_vcpu *vcpu, void *state, unsigned int cpu)
 {
-	u64 kernel, user;
+	bool pcids = cr4_read_shadow() & X86_CR4_PCIDE;
+	u64 kernel_pcid = pcids ? LG_PCID_KERNEL_VIEW : 0;
+	u64 user_pcid = pcids ? LG_PCID_USER_VIEW : 0;
+	u64 keep = pcids ? LG_CR3_NOFLUSH : 0;
+	struct lg_space_roots roots[LG_SHADOW_SPACES];
+	unsigned int i, cur;
 
-	lg_shadow_roots(vcpu, lg_switcher_cpu_pgd_entry(cpu), &kernel, &user);
-	if (cr4_read_shadow() & X86_CR4_PCIDE) {
-		kernel |= LG_PCID_KERNEL_VIEW;
-		user |= LG_PCID_USER_VIEW;
-		STATE(state, SW_GUEST_CR3_KERNEL, u64) = kernel | LG_CR3_KEEP;
-		STATE(state, SW_GUEST_CR3_USER, u64) = user | LG_CR3_KEEP;
-	} else {
-		STATE(state, SW_GUEST_CR3_KERNEL, u64) = kernel;
-		STATE(state, SW_GUEST_CR3_USER, u64) = user;
+	cur = lg_shadow_roots(vcpu, lg_switcher_cpu_pgd_entry(cpu), roots);
+	for (i = 0; i < LG_SHADOW_SPACES; i++) {
+		void *entry = state + SW_SPACES + i * SW_SPACE_SIZE;
+
+		STATE(entry, SW_SPACE_KEY, u64) = roots[i].key;
+		STATE(entry, SW_SPACE_KERNEL_CR3, u64) = roots[i].kernel | kernel_pcid;
+		STATE(entry, SW_SPACE_USER_CR3, u64) = roots[i].user | user_pcid;
+		STATE(entry, SW_SPACE_STAMP, u64) = 0;
 	}
-	STATE(state, SW_GUEST_CR3, u64) = vcpu->user_mode ? user : kernel;
+	STATE(state, SW_GUEST_CR3_KERNEL, u64) = roots[cur].kernel | kernel_pcid | keep;
+	STATE(state, SW_GUEST_CR3_USER, u64) = roots[cur].user | user_pcid | keep;
+	STATE(state, SW_GUEST_CR3, u64) = vcpu->user_mode ?
+		roots[cur].user | user_pcid : roots[cur].kernel | kernel_pcid;
+	STATE(state, SW_CR3_KEEP_BIT, u64) = keep;
+}
+
+/* The address spaces the switcher made current by itself, and in what order. */
+static void take_fast_cr3_loads(struct lg_vcpu *vcpu, void *state)
+{
+	u64 loads = STATE(state, SW_FAST_CR3_LOADS, u64);
+	u64 stamps[LG_SHADOW_SPACES];
+	unsigned int i;
+
+	if (!loads)
+		return;
+	for (i = 0; i < LG_SHADOW_SPACES; i++)
+		stamps[i] = STATE(state, SW_SPACES + i * SW_SPACE_SIZE + SW_SPACE_STAMP, u64);
+	lg_shadow_took_fast_loads(vcpu, STATE(state, SW_FAST_CR3_SPACE, u64), stamps,
+				  loads);
+	vcpu->stats.cr3_loads += loads;
+	vcpu->stats.fast_cr3_loads += loads;
+	vcpu->stats.hypercalls[LHCALL_LOAD_CR3] += loads;
+	/* A hypercall is progress: the last handler entered did run. */
+	vcpu->handler_entered = 0;
+}
+
+/*
+ * What the switcher needs to reflect an exception from guest-user mode
+ * itself (switcher_64.S, fast_user_exception): the vectors it may take,
+ * those with a handler whose C path only reflects (not #DB, which takes
+ * DR6, nor the vectors with IST stacks, which never come that way), their
+ * handlers and which keep interrupts on, and for a page fault's walk of
+ * the guest's tables the PML4 in force and the size of guest RAM.  The
+ * walk goes through the guest's direct map, which the switcher takes from
+ * the shared page itself, at each fault.
+ */
+#define LG_FAST_NEVER	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_NMI) | \
+			 BIT(X86_TRAP_DF) | BIT(X86_TRAP_MC))
+
+static void fill_fast_reflection(struct lg_vcpu *vcpu, void *state)
+{
+	u32 vectors = 0, keep_irqs = 0;
+	unsigned int v;
+
+	for (v = 0; v < 32; v++) {
+		u64 handler = vcpu->trap_handler[v];
+
+		STATE(state, SW_FAST_HANDLERS + v * 8, u64) = handler;
+		if (!handler || (LG_FAST_NEVER & BIT(v)))
+			continue;
+		vectors |= BIT(v);
+		if (vcpu->trap_flags[v] & LGUEST_TRAP_KEEP_IRQS)
+			keep_irqs |= BIT(v);
+	}
+	STATE(state, SW_FAST_VECTORS, u32) = vectors;
+	STATE(state, SW_FAST_KEEP_IRQS, u32) = keep_irqs;
+	STATE(state, SW_GUEST_PML4, u64) = vcpu->shadow.cur->pml4;
+	STATE(state, SW_GUEST_MEM_SIZE, u64) = vcpu->lg->mem_size;
 }
 
 /*
@@ -617,6 +686,7 @@ static void fill_state_page(struct lg_vcpu *vcpu, void *state, unsigned int cpu)
 	STATE(state, SW_SYSCALL_ENTRY, u64) =
 		vcpu->trap_handler[LGUEST_TRAP_SYSCALL];
 	STATE(state, SW_GUEST_KSTACK, u64) = vcpu->kernel_stack;
+	fill_fast_reflection(vcpu, state);
 	/* Counters from zero; nothing of the guest that ran here before. */
 	memset(state + SW_FAST_SYSCALLS, 0, SW_FAST_END - SW_FAST_SYSCALLS);
 	STATE(state, SW_SCRATCH, u64) = 0;
@@ -656,6 +726,9 @@ static void read_state_page(struct lg_vcpu *vcpu, void *state, u64 *cr2)
 
 	vcpu->stats.fast_user_syscalls += STATE(state, SW_FAST_SYSCALLS, u64);
 	vcpu->stats.fast_irets += fast_irets;
+	vcpu->stats.fast_page_faults += STATE(state, SW_FAST_PAGE_FAULTS, u64);
+	vcpu->stats.fast_exceptions += STATE(state, SW_FAST_EXCEPTIONS, u64);
+	take_fast_cr3_loads(vcpu, state);
 	vcpu->stats.hypercalls[LHCALL_IRET] += fast_irets;
 	/* A hypercall is progress: the last handler entered did run. */
 	if (fast_irets)

@@ -41,9 +41,9 @@
  *   the guest's single step over SYSCALL: we drop TF from the frame and
  *   carry on (the guest's own TF comes back from %r11).  The host's debug
  *   registers are disabled by the C code while a guest runs; the guest's
- *   own can only fire on guest memory, which the switcher touches in one
- *   place (the fast path's read of an IRET frame), and such a hit is
- *   dropped the same way;
+ *   own can only fire on guest memory, which the switcher touches only
+ *   in its fast paths (an IRET frame, the guest's page tables, an
+ *   exception frame), and such a hit is dropped the same way;
  *   any other exception means we could not enter the guest (for instance
  *   an IRETQ that faults); we note its vector and unwind to the host.
  *
@@ -52,9 +52,11 @@
  * between, the CPU only touches the switcher's pages, where no guest
  * breakpoint may point, and guest memory.
  *
- * Two events never leave for the host at all: the fast paths further
- * down take a guest-user SYSCALL into the guest kernel, and the guest
- * kernel's LHCALL_IRET back to user mode, without the world switch.
+ * Three kinds of event never leave for the host at all: the fast paths
+ * further down take a guest-user SYSCALL into the guest kernel, the guest
+ * kernel's LHCALL_IRET back to user mode, and the simple exceptions from
+ * guest-user mode (a page fault the guest's own tables explain among them)
+ * to the guest kernel's handlers, without the world switch.
  *
  * Every entry point starts with ENDBR64: on a host with indirect-branch
  * tracking (CET IBT) the CPU demands it after an indirect call (C calling
@@ -64,6 +66,7 @@
 #include <linux/linkage.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 #include <uapi/linux/lguest.h>
 #include "switcher_layout.h"
 
@@ -92,6 +95,69 @@
 	jne	fast_iret_fallback
 .endm
 
+/*
+ * Load the CR3 of a guest view (SW_GUEST_CR3_KERNEL or _USER) through reg,
+ * then mark it to keep its PCID's entries next time (see fill_guest_roots
+ * in switcher.c: the first load after a switch of spaces flushes).
+ */
+.macro LOAD_VIEW field, reg
+	movq	SW(\field)(%rip), \reg
+	movq	\reg, %cr3
+	movq	SW(SW_CR3_KEEP_BIT)(%rip), \reg
+	orq	\reg, SW(\field)(%rip)
+.endm
+
+/*
+ * One level of the fast page-fault path's walk of the guest's tables for
+ * the address in %rdx, from the table whose guest-physical address is in
+ * %rcx (left there for the next level).  A missing entry is the guest's
+ * fault; a present leaf or large page is C's to fill.
+ */
+.macro WALK_LEVEL shift, large=0, leaf=0
+	movq	%rdx, %rax
+	shrq	$\shift, %rax
+	andl	$511, %eax
+	leaq	(%rcx,%rax,8), %rcx
+	cmpq	SW(SW_GUEST_MEM_SIZE)(%rip), %rcx
+	jae	fast_exception_fallback
+	addq	SW(SW_DIRECT_MAP)(%rip), %rcx
+	jc	fast_exception_fallback
+	movabsq	$LG_GUEST_KERNEL_HALF, %rax
+	cmpq	%rax, %rcx
+	jb	fast_exception_fallback
+	lfence
+	movq	(%rcx), %rax
+	testb	$LG_PTE_PRESENT, %al
+	jz	fast_exception_deliver
+	.if \leaf
+	jmp	fast_exception_fallback
+	.else
+	.if \large
+	testb	$LG_PTE_LARGE, %al
+	jnz	fast_exception_fallback
+	.endif
+	movabsq	$LG_PTE_ADDR, %rcx
+	andq	%rax, %rcx
+	.endif
+.endm
+
+/*
+ * In switcher_fault, with %rax pushed: a fault at an instruction in
+ * [start, end) is one of the fast paths' reads or writes of guest memory,
+ * and resumes at the fast path's fallback.
+ */
+.macro FAULT_RESUMES start, end, fallback
+	leaq	\start(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jb	1f
+	leaq	\end(%rip), %rax
+	cmpq	%rax, 24(%rsp)
+	jae	1f
+	leaq	\fallback(%rip), %rax
+	jmp	switcher_fault_resume
+1:
+.endm
+
 	.section .rodata.lg_switcher, "a"
 	.balign 4096
 SYM_DATA_START(lg_switcher_start)
@@ -108,8 +174,7 @@ lg_switcher_vectors:
 	.rept 256
 	.balign 16
 	endbr64
-	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || \
-	    (vec == 21) || (vec == 29) || (vec == 30)
+	.if (LG_ERRCODE_VECTORS >> vec) & 1
 	.else
 	pushq	$0
 	.endif
@@ -265,6 +330,8 @@ lg_syscall_entry:
 	je	fast_user_syscall
 	cmpq	$LHCALL_IRET, %rax
 	je	fast_iret
+	cmpq	$LHCALL_LOAD_CR3, %rax
+	je	fast_load_cr3
 syscall_to_host:
 	pushq	$LG_SEL_USER_DS
 	pushq	SW(SW_SCRATCH)(%rip)
@@ -309,8 +376,7 @@ fast_user_syscall:
 	movq	%rax, %rdx
 	shrq	$32, %rdx
 	wrmsr
-	movq	SW(SW_GUEST_CR3_KERNEL)(%rip), %rax
-	movq	%rax, %cr3
+	LOAD_VIEW SW_GUEST_CR3_KERNEL, %rax
 	movq	$LG_SEL_GUEST_KERNEL_CS, SW(SW_GUEST_CS)(%rip)
 	incq	SW(SW_FAST_SYSCALLS)(%rip)
 
@@ -397,8 +463,7 @@ fast_iret_read_end:
 	movl	SW(SW_FAST_STORES + 16)(%rip), %eax
 	movl	SW(SW_FAST_STORES + 20)(%rip), %edx
 	wrmsr
-	movq	SW(SW_GUEST_CR3_USER)(%rip), %rax
-	movq	%rax, %cr3
+	LOAD_VIEW SW_GUEST_CR3_USER, %rax
 	movq	$LG_SEL_USER_CS, SW(SW_GUEST_CS)(%rip)
 	incq	SW(SW_FAST_IRETS)(%rip)
 
@@ -426,12 +491,234 @@ fast_iret_fallback:
 	jmp	syscall_to_host
 
 /*
+ * LHCALL_LOAD_CR3 with the no-flush bit of an address space whose shadow
+ * lg.ko keeps: the guest's PML4 and PCID those of one of the spaces C
+ * listed in the state page (SW_SPACES).  That is Linux's switch_mm back
+ * to a process that ran here before, on every context switch.  C would
+ * keep that shadow as it is and make it current; so do we, and return to
+ * the guest kernel with rax = 0.  C learns which space is current, and
+ * in what order spaces were loaded, at the next exit.  Any other load (a
+ * PCID or PML4 not kept, or one that flushes) is C's: it may free tables.
+ * So is one whose return would deliver a pending interrupt.
+ */
+fast_load_cr3:
+	btq	$LG_CR3_NOFLUSH_BIT, %rdi
+	jnc	syscall_to_host
+	movq	%rcx, SW(SW_FAST_SAVE + 8)(%rip)
+	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
+	cmpq	$0, SHARED(SH_IRQ_ENABLED)(%rip)
+	je	1f
+	movq	SHARED(SH_MASKED)(%rip), %rcx
+	notq	%rcx
+	testq	SHARED(SH_PENDING)(%rip), %rcx
+	jnz	fast_load_cr3_fallback
+1:	movq	%rdi, %rdx
+	btrq	$LG_CR3_NOFLUSH_BIT, %rdx
+	leaq	SW(SW_SPACES)(%rip), %rcx
+	.rept	8
+	cmpq	%rdx, SW_SPACE_KEY(%rcx)
+	je	2f
+	addq	$SW_SPACE_SIZE, %rcx
+	.endr
+	jmp	fast_load_cr3_fallback
+2:	movq	SW_SPACE_KERNEL_CR3(%rcx), %rax
+	movq	%rax, SW(SW_GUEST_CR3_KERNEL)(%rip)
+	movq	SW_SPACE_USER_CR3(%rcx), %rax
+	movq	%rax, SW(SW_GUEST_CR3_USER)(%rip)
+	movabsq	$LG_PTE_ADDR, %rax
+	andq	%rax, %rdx
+	movq	%rdx, SW(SW_GUEST_PML4)(%rip)
+	incq	SW(SW_FAST_CR3_LOADS)(%rip)
+	movq	SW(SW_FAST_CR3_LOADS)(%rip), %rax
+	movq	%rax, SW_SPACE_STAMP(%rcx)
+	leaq	SW(SW_SPACES)(%rip), %rax
+	subq	%rax, %rcx
+	shrq	$5, %rcx			/* SW_SPACE_SIZE */
+	movq	%rcx, SW(SW_FAST_CR3_SPACE)(%rip)
+	LOAD_VIEW SW_GUEST_CR3_KERNEL, %rax
+
+	pushq	$LG_SEL_USER_DS
+	pushq	SW(SW_SCRATCH)(%rip)
+	movq	%r11, %rax
+	andq	$LG_GUEST_RFLAGS, %rax
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rax
+	pushq	%rax
+	pushq	$LG_SEL_GUEST_KERNEL_CS
+	pushq	SW(SW_FAST_SAVE + 8)(%rip)
+	xorl	%eax, %eax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	jmp	iret_to_guest
+
+fast_load_cr3_fallback:
+	movq	$LHCALL_LOAD_CR3, %rax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	jmp	syscall_to_host
+
+/*
  * An IDT vector: from the guest (CPL 3) the frame already sits on the
  * register area; at CPL 0 we were entering the guest and something failed.
+ * A page fault's address is kept first, before anything can fault again
+ * (the fast path below reads guest memory, and may).
  */
 vector_common:
 	testb	$3, 24(%rsp)
 	jz	switcher_fault
+	cmpq	$X86_TRAP_PF, (%rsp)
+	jne	1f
+	movq	%rax, SW(SW_FAST_SAVE + 0)(%rip)
+	movq	%cr2, %rax
+	movq	%rax, SW(SW_CR2)(%rip)
+	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
+1:	testb	$LG_SWITCH_FAST, SW(SW_SWITCH_FLAGS)(%rip)
+	jz	guest_exit
+	cmpq	$LG_SEL_USER_CS, 24(%rsp)
+	je	fast_user_exception
+	jmp	guest_exit
+
+/*
+ * The third fast path: an exception from guest-user mode, delivered to
+ * the guest kernel's handler as lg_reflect_trap() would (a native frame on
+ * the kernel stack in force, the handler entered in kernel mode, the
+ * virtual IF off unless the handler keeps it), with no world switch.  It
+ * takes the vectors C marked in SW_FAST_VECTORS, those whose C path does
+ * nothing but reflect.  A page fault is one of them only when C's shadow
+ * has nothing to fill: the guest's own entry for the address is not
+ * present.  To know that, we walk the guest's tables ourselves, through
+ * the kernel view's mapping of the guest's direct map (the guest told us
+ * where it is, lguest_shared.direct_map): every entry's address is checked
+ * to lie in guest RAM and its mapping in the kernel half above the hole,
+ * so the walk reads only guest memory, and a read the shadow cannot serve
+ * yet faults into switcher_fault, which gives up.  A present entry all the
+ * way down means a page for C to fill; a large page too.  The frame goes
+ * onto the kernel stack through the kernel view, and a write that faults
+ * (no shadow entry yet, or a clean page mapped read-only) gives up the
+ * same way: C then does it all again.
+ */
+fast_user_exception:
+	movq	%rax, SW(SW_FAST_SAVE + 0)(%rip)
+	movq	%rcx, SW(SW_FAST_SAVE + 8)(%rip)
+	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
+	movq	(%rsp), %rax			/* the vector */
+	cmpq	$31, %rax
+	ja	fast_exception_fallback		/* an interrupt: the host's */
+	movl	SW(SW_FAST_VECTORS)(%rip), %ecx
+	btl	%eax, %ecx
+	jnc	fast_exception_fallback
+	cmpq	$0, SW(SW_GUEST_KSTACK)(%rip)
+	je	fast_exception_fallback		/* C kills it, with the reason */
+	/* A handler that keeps interrupts on would take a pending one first. */
+	movl	SW(SW_FAST_KEEP_IRQS)(%rip), %ecx
+	btl	%eax, %ecx
+	jnc	1f
+	movq	SHARED(SH_MASKED)(%rip), %rcx
+	notq	%rcx
+	testq	SHARED(SH_PENDING)(%rip), %rcx
+	jnz	fast_exception_fallback
+1:	/* The guest's tables and its kernel stack are in the kernel view. */
+	LOAD_VIEW SW_GUEST_CR3_KERNEL, %rcx
+	cmpq	$X86_TRAP_PF, %rax
+	jne	fast_exception_deliver
+
+	/* Not present in the shadow, and nothing unusual about the access. */
+	testq	$~(LG_PF_WRITE | LG_PF_USER | LG_PF_INSTR), 8(%rsp)
+	jnz	fast_exception_fallback
+	/* The guest's direct map: read once, then checked at each use. */
+	movq	SHARED(SH_DIRECT_MAP)(%rip), %rcx
+	testq	%rcx, %rcx
+	jz	fast_exception_fallback
+	movq	%rcx, SW(SW_DIRECT_MAP)(%rip)
+	movq	SW(SW_GUEST_PML4)(%rip), %rcx
+	movq	SW(SW_CR2)(%rip), %rdx
+fast_walk:
+	WALK_LEVEL 39
+	WALK_LEVEL 30, large=1
+	WALK_LEVEL 21, large=1
+	WALK_LEVEL 12, leaf=1
+fast_walk_end:
+
+	/*
+	 * The guest's entry is not present: its fault, with the error code
+	 * the CPU gave (present clear, and user set, as at CPL 3).
+	 */
+fast_exception_deliver:
+	movq	SW(SW_GUEST_KSTACK)(%rip), %rcx
+	andq	$~15, %rcx
+	leaq	-48(%rcx), %rdx
+	movabsq	$LG_GUEST_KERNEL_HALF, %rax
+	cmpq	%rax, %rdx
+	jb	fast_exception_fallback
+	/* No write through the guest's pointer before the check is done. */
+	lfence
+fast_frame_write:
+	movq	$LGUEST_USER_DS, -8(%rcx)
+	movq	40(%rsp), %rax			/* rsp */
+	movq	%rax, -16(%rcx)
+	movq	32(%rsp), %rax			/* rflags, with the virtual IF */
+	andq	$~X86_EFLAGS_IF, %rax
+	movq	SHARED(SH_IRQ_ENABLED)(%rip), %rdx
+	andl	$X86_EFLAGS_IF, %edx
+	orq	%rdx, %rax
+	movq	%rax, -24(%rcx)
+	movq	$LGUEST_USER_CS, -32(%rcx)
+	movq	16(%rsp), %rax			/* rip */
+	movq	%rax, -40(%rcx)
+	subq	$40, %rcx
+	movq	(%rsp), %rax
+	movl	$LG_ERRCODE_VECTORS, %edx
+	btl	%eax, %edx
+	jnc	fast_frame_write_end
+	movq	8(%rsp), %rdx
+	movq	%rdx, -8(%rcx)
+	subq	$8, %rcx
+fast_frame_write_end:
+
+	/* Delivered: from here on the guest is in its handler. */
+	cmpq	$X86_TRAP_PF, %rax
+	jne	1f
+	movq	SW(SW_CR2)(%rip), %rdx
+	movq	%rdx, SHARED(SH_CR2)(%rip)
+	incq	SW(SW_FAST_PAGE_FAULTS)(%rip)
+	jmp	2f
+1:	incq	SW(SW_FAST_EXCEPTIONS)(%rip)
+2:	movl	SW(SW_FAST_KEEP_IRQS)(%rip), %edx
+	btl	%eax, %edx
+	jc	3f
+	movq	$0, SHARED(SH_IRQ_ENABLED)(%rip)
+3:	leaq	SW(SW_FAST_HANDLERS)(%rip), %rdx
+	movq	(%rdx,%rax,8), %rdx
+	/* The CPU's frame becomes the one IRETQ takes into the handler. */
+	movq	%rdx, 16(%rsp)
+	movq	$LG_SEL_GUEST_KERNEL_CS, 24(%rsp)
+	movq	32(%rsp), %rax
+	andq	$(LG_GUEST_RFLAGS & ~LG_DELIVERY_CLEARS), %rax
+	orq	$(X86_EFLAGS_IF | X86_EFLAGS_FIXED), %rax
+	movq	%rax, 32(%rsp)
+	movq	%rcx, 40(%rsp)
+	movq	$LG_SEL_USER_DS, 48(%rsp)
+	/* The user's gs base is kept aside, the kernel's loaded. */
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	shlq	$32, %rdx
+	orq	%rdx, %rax
+	xchgq	%rax, SW(SW_GUEST_GS_OTHER)(%rip)
+	movq	%rax, %rdx
+	shrq	$32, %rdx
+	wrmsr
+	movq	$LG_SEL_GUEST_KERNEL_CS, SW(SW_GUEST_CS)(%rip)
+	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	addq	$16, %rsp
+	jmp	iret_to_guest
+
+/* Not for the fast path after all: the registers as the CPU left them. */
+fast_exception_fallback:
+	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
+	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
+	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	leaq	SW(SW_REGS_TRAPNUM)(%rip), %rsp
 	jmp	guest_exit
 
 /*
@@ -490,26 +777,25 @@ ist_in_switcher:
 
 /*
  * Entering the guest faulted: record the vector and unwind to the host.
- * Unless it was the fast path's read of the guest's IRET frame, which
- * gives up and takes the slow path instead.
+ * Unless it was a fast path's access to guest memory (the IRET frame, the
+ * guest's page tables, an exception frame), which gives up and takes the
+ * slow path instead.
  */
 switcher_fault:
 	pushq	%rax
-	leaq	fast_iret_read(%rip), %rax
-	cmpq	%rax, 24(%rsp)
-	jb	1f
-	leaq	fast_iret_read_end(%rip), %rax
-	cmpq	%rax, 24(%rsp)
-	jae	1f
-	leaq	fast_iret_fallback(%rip), %rax
+	FAULT_RESUMES fast_iret_read, fast_iret_read_end, fast_iret_fallback
+	FAULT_RESUMES fast_walk, fast_walk_end, fast_exception_fallback
+	FAULT_RESUMES fast_frame_write, fast_frame_write_end, fast_exception_fallback
+	popq	%rax
+	movq	(%rsp), %rax
+	movq	%rax, SW(SW_SWITCHER_FAULT)(%rip)
+	jmp	restore_host_segments
+
+switcher_fault_resume:
 	movq	%rax, 24(%rsp)
 	popq	%rax
 	addq	$16, %rsp
 	iretq
-1:	popq	%rax
-	movq	(%rsp), %rax
-	movq	%rax, SW(SW_SWITCHER_FAULT)(%rip)
-	jmp	restore_host_segments
 
 guest_exit:
 	cld
@@ -528,10 +814,6 @@ guest_exit:
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
-
-	/* A page fault's address, before anything can fault again. */
-	movq	%cr2, %rax
-	movq	%rax, SW(SW_CR2)(%rip)
 
 	movl	$MSR_FS_BASE, %ecx
 	rdmsr

@@ -88,7 +88,43 @@
 #define SW_FAST_SAVE		0x250	/* rax, rcx, rdx, r11 of the guest */
 #define SW_FAST_FRAME		0x270	/* struct lguest_iret_frame, copied */
 #define SW_FAST_STORES		0x2b0	/* kernel stack, fs, user gs: copied */
-#define SW_FAST_END		0x2c8
+#define SW_FAST_PAGE_FAULTS	0x2c8
+#define SW_FAST_EXCEPTIONS	0x2d0
+#define SW_FAST_CR3_LOADS	0x2d8
+#define SW_FAST_CR3_SPACE	0x2e0	/* the space the last one made current */
+#define SW_FAST_END		0x2e8
+/*
+ * For reflecting guest-user exceptions in the switcher: the vectors it may
+ * reflect (bit n: vector n has a handler and needs nothing of C), those
+ * whose handler keeps interrupts on, the handlers, and for page faults
+ * what a walk of the guest's tables needs: the guest's direct map (copied
+ * from the shared page at each fault), the PML4 in force and the size of
+ * guest RAM.
+ */
+#define SW_FAST_VECTORS		0x2e8	/* u32 */
+#define SW_FAST_KEEP_IRQS	0x2ec	/* u32 */
+#define SW_DIRECT_MAP		0x2f0
+#define SW_GUEST_PML4		0x2f8
+#define SW_GUEST_MEM_SIZE	0x300
+#define SW_FAST_HANDLERS	0x308	/* 32 x u64 */
+/*
+ * For LHCALL_LOAD_CR3 in the switcher: CR3's "keep" bit where the host has
+ * PCIDs (else 0), and the address spaces whose shadows lg.ko keeps, one
+ * entry each: the guest's PML4 | PCID (LG_SPACE_NONE for an unused slot),
+ * the CR3 values of its two views (without the keep bit: the first load
+ * after a switch flushes what the view's PCID held of the last space),
+ * and when the switcher last made it current (0: not since C looked).
+ */
+#define SW_CR3_KEEP_BIT		0x408
+#define SW_SPACES		0x410
+#define SW_SPACE_KEY		0x00
+#define SW_SPACE_KERNEL_CR3	0x08
+#define SW_SPACE_USER_CR3	0x10
+#define SW_SPACE_STAMP		0x18
+#define SW_SPACE_SIZE		0x20	/* 1 << 5 */
+#define SW_SPACES_END		(SW_SPACES + 8 * SW_SPACE_SIZE)
+#define LG_SPACE_NONE		(-1)
+#define LG_CR3_NOFLUSH_BIT	63	/* CR3 (and LHCALL_LOAD_CR3): keep the PCID's entries */
 
 /* SW_SWITCH_FLAGS: what this CPU needs on the way into the guest. */
 #define LG_SWITCH_VERW		0x1	/* clear CPU buffers (MDS and kin) */
@@ -98,9 +134,21 @@
 #define SH_IRQ_ENABLED		0x00
 #define SH_PENDING		0x10
 #define SH_MASKED		0x18
+#define SH_CR2			0x20
+#define SH_DIRECT_MAP		0x80
 #define SH_KERNEL_STACK		0x50
 #define SH_FS_BASE		0x58
 #define SH_GS_BASE_USER		0x60
+
+/* Page-fault error code bits, and the page-table entry bits we look at. */
+#define LG_PF_PROT		0x01
+#define LG_PF_WRITE		0x02
+#define LG_PF_USER		0x04
+#define LG_PF_RSVD		0x08
+#define LG_PF_INSTR		0x10
+#define LG_PTE_PRESENT		0x001
+#define LG_PTE_LARGE		0x080	/* PS: a 2 MiB or 1 GiB page */
+#define LG_PTE_ADDR		0x000ffffffffff000
 
 /* Offsets in struct lguest_iret_frame. */
 #define IRET_RAX		0x00
@@ -125,6 +173,17 @@
 			 X86_EFLAGS_RF | X86_EFLAGS_AC | X86_EFLAGS_ID)
 #define LG_SYSCALL_CLEARS	(X86_EFLAGS_TF | X86_EFLAGS_DF | \
 				 X86_EFLAGS_AC | X86_EFLAGS_NT)
+/*
+ * What delivering an exception clears for the handler, as event delivery
+ * does natively: no single step, nested task or resume flag.  AC goes too:
+ * at CPL 3 it would turn on alignment checks in the guest kernel, which
+ * natively runs at CPL 0 where AC means nothing of the sort.
+ */
+#define LG_DELIVERY_CLEARS	(X86_EFLAGS_TF | X86_EFLAGS_NT | \
+				 X86_EFLAGS_RF | X86_EFLAGS_AC)
+
+/* The vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30. */
+#define LG_ERRCODE_VECTORS	0x60227d00
 
 /* The guest's registers, struct lg_regs, end exactly at the page's end. */
 #define LG_REGS_SIZE		(22 * 8)

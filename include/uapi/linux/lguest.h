@@ -26,7 +26,7 @@
 #include <linux/ioctl.h>
 #endif
 
-#define LGUEST_ABI_VERSION	3
+#define LGUEST_ABI_VERSION	4
 #define LGUEST_DEVICE_PATH	"/dev/lguest"
 
 /*
@@ -107,6 +107,9 @@ struct lguest_stats {
 	/* Handled inside the switcher, with no world switch to host C: */
 	__u64 fast_user_syscalls;	/* SYSCALL from user mode, reflected */
 	__u64 fast_irets;		/* LHCALL_IRET to user mode */
+	__u64 fast_page_faults;		/* user page fault, reflected */
+	__u64 fast_exceptions;		/* other user exception, reflected */
+	__u64 fast_cr3_loads;		/* LHCALL_LOAD_CR3 of a kept space */
 	__u64 hypercalls[LGUEST_STATS_HCALLS];
 };
 
@@ -436,6 +439,16 @@ struct lguest_shared {
 	__u64 steal_ns;
 	__u32 preempted;
 	__u32 pad;
+	/*
+	 * Written by the guest: where its kernel maps guest-physical 0 in
+	 * the kernel half (Linux's direct map, PAGE_OFFSET), or 0.  With it
+	 * the hypervisor reads the guest's page tables itself, through the
+	 * guest's own mappings, to tell a user page fault the guest must
+	 * handle (its entry is not present) from one the hypervisor fills,
+	 * without leaving the switcher.  It must be exact: a wrong value can
+	 * only make the guest see faults for pages it has mapped.
+	 */
+	__u64 direct_map;
 };
 #endif /* !__ASSEMBLY__ */
 

@@ -112,11 +112,26 @@ static bool user_page_fault_is(const struct user_exit *e, u64 addr, u64 error,
 	return true;
 }
 
-/* User faults arrive on the kernel stack with native error codes. */
+/*
+ * Reads our tables on va's path through the direct map (making the
+ * missing ones), as a kernel does while it handles faults: the shadow
+ * then maps them there, and lg.ko's switcher can walk them itself to
+ * reflect a fault of ours at va without a world switch.
+ */
+static void touch_tables(u64 va)
+{
+	pte_lookup(kernel_pml4, va, PTE_U);
+}
+
+/*
+ * User faults arrive on the kernel stack with native error codes (those
+ * at an address our tables do not map by the switcher's fast path).
+ */
 static void case_user_page_fault(void)
 {
 	struct user_exit *e;
 
+	touch_tables(UNMAPPED_LOW);
 	e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
 	if (!user_page_fault_is(e, UNMAPPED_LOW, PF_USER, user_read_insn,
 				"user read of an unmapped page"))
@@ -337,3 +352,115 @@ static void case_user_demand_paging(void)
 	user_fault_mapper = NULL;
 }
 TEST_CASE("user-demand-paging", case_user_demand_paging, 0);
+
+/*
+ * lg.ko's switcher reflects simple exceptions from user mode itself (a
+ * fast path), writing the frame onto the kernel stack through its own
+ * mapping of it.  Where the shadow has no entry for that stack, the write
+ * faults inside the switcher and the slow path must deliver instead: the
+ * same frame, on the same stack, for a page fault and for a #GP.
+ */
+static void case_user_fault_frame_unshadowed(void)
+{
+	u64 stack_page = (u64)kernel_stack_top - 8;
+	struct user_exit *e;
+
+	touch_tables(UNMAPPED_LOW);
+	hcall1(LHCALL_INVLPG, stack_page);
+	e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
+	if (!user_page_fault_is(e, UNMAPPED_LOW, PF_USER, user_read_insn,
+				"a user fault with the kernel stack unshadowed"))
+		return;
+	hcall1(LHCALL_INVLPG, stack_page);
+	e = run_user(user_cli, 0, USER_RFLAGS);
+	if (!user_event_is(e, X86_TRAP_GP, "a user #GP with the kernel stack unshadowed"))
+		return;
+	CHECK(e->regs.rip == user_va(user_cli_insn) && frame_on_kernel_stack(e->frame_addr),
+	      "the #GP frame at %lx says rip %lx, expected %lx on the kernel stack",
+	      e->frame_addr, e->regs.rip, user_va(user_cli_insn));
+}
+TEST_CASE("user-fault-frame-unshadowed", case_user_fault_frame_unshadowed, 0);
+
+/*
+ * To tell a user page fault of the guest's from one its shadow must
+ * fill, the switcher walks our page tables through our direct map
+ * (shared.direct_map).  A walk whose read faults (the shadow has dropped
+ * the PML4's page from the direct map) gives up, and the slow path finds
+ * the same: the fault is ours.
+ */
+static void case_user_fault_tables_unshadowed(void)
+{
+	struct user_exit *e;
+
+	touch_tables(UNMAPPED_LOW);
+	hcall1(LHCALL_INVLPG, (u64)kernel_pml4);
+	e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
+	user_page_fault_is(e, UNMAPPED_LOW, PF_USER, user_read_insn,
+			   "a user fault with the page tables unshadowed");
+}
+TEST_CASE("user-fault-tables-unshadowed", case_user_fault_tables_unshadowed, 0);
+
+/*
+ * The direct map is ours to give, and any value must only ever cost us:
+ * one in the switcher's hole, in the user half, one that wraps around, or
+ * one where nothing is mapped.  Each time a fault of ours still arrives as
+ * ours, and a page we mapped (but the shadow has not seen) is read as
+ * mapped, not reported as a fault.
+ */
+#define ODD_MAP_VA	0x20000000UL
+#define ODD_MAP_VALUE	0x0dd3a9000000000UL
+
+static void case_user_fault_odd_direct_map(void)
+{
+	static const u64 maps[] = {
+		HOLE_START, USER_CODE_VA, 0xfffffffffffff000UL,
+		DIRECT_MAP + FAR_BEYOND_RAM,
+	};
+	struct user_exit *e;
+	unsigned int i;
+	u64 pa;
+
+	touch_tables(UNMAPPED_LOW);
+	for (i = 0; i < ARRAY_SIZE(maps); i++) {
+		shared.direct_map = maps[i];
+		e = run_user(user_read, UNMAPPED_LOW, USER_RFLAGS);
+		if (!user_page_fault_is(e, UNMAPPED_LOW, PF_USER, user_read_insn,
+					"a user fault with an odd direct map"))
+			break;
+		pa = alloc_page();
+		*(u64 *)phys_to_virt(pa) = ODD_MAP_VALUE + i;
+		map_page(kernel_pml4, ODD_MAP_VA, pa, PTE_U);
+		e = run_user(user_read, ODD_MAP_VA, USER_RFLAGS);
+		unmap_page(kernel_pml4, ODD_MAP_VA);
+		hcall1(LHCALL_INVLPG, ODD_MAP_VA);
+		if (e->regs.vector != LGUEST_TRAP_SYSCALL || e->regs.rdi != ODD_MAP_VALUE + i) {
+			case_fail("direct map %lx: a read of a mapped page ended by vector %lu "
+				  "(cr2 %lx) with rdi %lx, expected %lx", maps[i], e->regs.vector,
+				  e->cr2, e->regs.rdi, ODD_MAP_VALUE + i);
+			break;
+		}
+	}
+	shared.direct_map = DIRECT_MAP;
+}
+TEST_CASE("user-fault-odd-direct-map", case_user_fault_odd_direct_map, 0);
+
+/*
+ * For the runner (check_fast_reflection): 100 user page faults and 100
+ * #GPs, each of which the switcher can reflect alone, then "spinning";
+ * meanwhile the runner reads lg.ko's counters of them.
+ */
+static void case_fast_reflection(void)
+{
+	unsigned int i;
+
+	touch_tables(UNMAPPED_LOW);
+	for (i = 0; i < 100; i++) {
+		if (run_user(user_read, UNMAPPED_LOW, USER_RFLAGS)->regs.vector != X86_TRAP_PF ||
+		    run_user(user_cli, 0, USER_RFLAGS)->regs.vector != X86_TRAP_GP) {
+			case_fail("round %u: a user fault or #GP did not arrive", i);
+			return;
+		}
+	}
+	spin_announced();
+}
+TEST_CASE("fast-reflection", case_fast_reflection, CASE_MANUAL);

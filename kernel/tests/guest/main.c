@@ -177,6 +177,8 @@ noreturn void guest_main(u64 boot_params_pa)
 
 	console_write(banner, sizeof(banner) - 1);
 	hcall1(LHCALL_INIT, image_to_phys(&shared_page));
+	/* Where our tables are readable: lg.ko's switcher walks them there. */
+	shared.direct_map = DIRECT_MAP;
 	traps_install();
 	boot_params = phys_to_virt(boot_params_pa);
 	cmdline_pa = boot_params->hdr.cmd_line_ptr |
