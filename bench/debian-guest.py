@@ -27,18 +27,20 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
 from debiandisk import DRIVER, QEMU_DEVICE, DiskMissing, debian_disk, qemu_args  # noqa: E402
-from figures import FAILED, NOT_RUN, build, figure, print_table  # noqa: E402
+from figures import (FAILED, NOT_RUN, build, counter_delta, figure,  # noqa: E402
+                     lguest_counters, print_counters, print_table)
 from guestconsole import in_guest, wait_ready  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
 GUEST = "debian"        # the guest's name in tests/debian/drive
-# (workload of tests/debian/bench, rounds as shown in the table)
+# (workload of tests/debian/bench, rounds as shown in the table, what lg.ko's counters
+# are shown per: a name and how many in one run of the workload)
 WORKLOADS = (
-    ("compile", "32 files, once"),
-    ("fork-exec", "200 rounds"),
-    ("python-loop", "10^6 rounds"),
-    ("pipe", "1000 round trips"),
-    ("gzip", "10 MiB, once"),
+    ("compile", "32 files, once", ("file", 32)),
+    ("fork-exec", "200 rounds", ("round", 200)),
+    ("python-loop", "10^6 rounds", ("run", 1)),
+    ("pipe", "1000 round trips", ("trip", 1000)),
+    ("gzip", "10 MiB, once", ("MiB", 10)),
 )
 WORKLOAD_TIMEOUT = 1200
 
@@ -49,7 +51,7 @@ def native_figures(box):
     if status:
         raise ApplianceError(f"{DRIVER} mount {QEMU_DEVICE} failed: {out}")
     figures = {}
-    for name, _ in WORKLOADS:
+    for name, _, _ in WORKLOADS:
         _, out = box.run(f"{DRIVER} chroot /battery/bench {name} 2>&1", WORKLOAD_TIMEOUT)
         figures[name] = figure(name, out) or (FAILED, "-")
     box.run(f"{DRIVER} unmount")
@@ -57,19 +59,26 @@ def native_figures(box):
 
 
 def guest_figures(box):
-    """{workload: (value, unit)} in a guest booted from the disk, and what went wrong (if
-    anything): after a failure the remaining workloads are not run."""
-    figures = {name: (NOT_RUN, "-") for name, _ in WORKLOADS}
+    """{workload: (value, unit)} in a guest booted from the disk, {workload: {counter:
+    delta}} from /proc/lguest, and what went wrong (if anything): after a failure the
+    remaining workloads are not run."""
+    figures = {name: (NOT_RUN, "-") for name, _, _ in WORKLOADS}
+    counts = {}
     status, out = box.run(f"{DRIVER} shell {QEMU_DEVICE}", timeout=300)
     if status or not wait_ready(box, GUEST, timeout=600):
-        return figures, f"the guest never printed its ready banner: {out}"
-    for name, _ in WORKLOADS:
+        return figures, counts, f"the guest never printed its ready banner: {out}"
+    for name, _, _ in WORKLOADS:
+        before = lguest_counters(box)
         out = in_guest(box, GUEST, f"/battery/bench {name} 2>&1", WORKLOAD_TIMEOUT)
+        delta = counter_delta(before, lguest_counters(box))
+        if delta:
+            counts[name] = delta
         figures[name] = figure(name, out) or (FAILED, "-")
         if figures[name][0] == FAILED:
             _, tail = box.run(f"echo | lgbox console-attach -q --drain 2 {GUEST} | tail -n 30")
-            return figures, f"/battery/bench {name} in the guest printed {out!r}; console:\n{tail}"
-    return figures, ""
+            return (figures, counts,
+                    f"/battery/bench {name} in the guest printed {out!r}; console:\n{tail}")
+    return figures, counts, ""
 
 
 def main():
@@ -82,13 +91,15 @@ def main():
     try:
         with Appliance(out=OUT, log_path=log, disk=None, qemu_args=qemu_args(disk)) as box:
             native = native_figures(box)
-            guest, trouble = guest_figures(box)
+            guest, counts, trouble = guest_figures(box)
     except ApplianceError as err:
         print(f"bench/debian-guest.py: the appliance failed: {err}", file=sys.stderr)
         return 1
     print_table(f"Debian programs in a guest on lg.ko against native (chroot), one appliance "
                 f"boot under QEMU TCG ({build(OUT)})",
-                [(name, rounds, native[name], guest[name]) for name, rounds in WORKLOADS])
+                [(name, rounds, native[name], guest[name]) for name, rounds, _ in WORKLOADS])
+    print_counters([(name, per, rounds, counts[name])
+                    for name, _, (per, rounds) in WORKLOADS if name in counts])
     if trouble:
         print(f"bench/debian-guest.py: {trouble}", file=sys.stderr)
     failed = any(value == FAILED for value, _ in [*native.values(), *guest.values()])

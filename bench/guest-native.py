@@ -45,8 +45,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "bench", "lib"))
 from appliance import Appliance, ApplianceError  # noqa: E402
-from figures import (FAILED, NOT_RUN, build, figure, images_missing,  # noqa: E402
-                     print_table, shown)
+from figures import (FAILED, NOT_RUN, build, counter_delta, figure,  # noqa: E402
+                     images_missing, lguest_counters, print_counters, print_table, shown)
 from guestconsole import GUEST_CONFIG, in_guest, start_guest  # noqa: E402
 
 OUT = os.path.abspath(os.environ.get("O", os.path.join(TOP, "output")))
@@ -71,7 +71,7 @@ WORKLOAD_TIMEOUT = 300
 # the system-call-bound workloads once more with lg.ko's fast paths off (its fast_paths
 # parameter: user syscalls and returns to user mode through host C, as before the
 # switcher took them), in rows named NAME/no-fast, to show what the fast paths buy
-NO_FAST = ("getpid", "fork-exit-wait", "pipe-round-trip", "context-switch")
+NO_FAST = ("getpid", "fork-exit-wait", "page-fault", "pipe-round-trip", "context-switch")
 FAST_PATHS = "/sys/module/lg/parameters/fast_paths"
 
 
@@ -130,25 +130,6 @@ def launch_guest(box):
     return ready - begin if begin and ready else None
 
 
-# /proc/lguest counters shown per round, with their column titles
-COUNTERS = (("entries", "entries"), ("exit_hypercall", "hcalls"),
-            ("exit_user_syscall", "user-sc"), ("exit_shadow_fill", "fills"),
-            ("exit_page_fault", "pf-refl"), ("exit_host", "host-ev"),
-            ("cr3_loads", "cr3"), ("fast_user_syscalls", "fast-sc"),
-            ("fast_irets", "fast-iret"))
-
-
-def lguest_counters(box):
-    """{counter: value} of the one guest in /proc/lguest, or None if there is not
-    exactly one."""
-    _, out = box.run("cat /proc/lguest")
-    lines = [line for line in out.splitlines() if line.startswith("pid=")]
-    if len(lines) != 1:
-        return None
-    return {key: int(value) for key, value in
-            (word.split("=", 1) for word in lines[0].split()[1:])}
-
-
 def native_figures(box):
     """{figure: (value, unit)} on the appliance host; a failed figure is (FAILED, "-")."""
     _, dmesg = box.run(f"dmesg | grep '{INIT_LINE}'")
@@ -182,9 +163,9 @@ def guest_figures(box):
             fast_now = fast
         before = lguest_counters(box)
         out = in_guest(box, GUEST, command, WORKLOAD_TIMEOUT)
-        after = lguest_counters(box)
-        if before and after:
-            counts[name] = {key: after[key] - before[key] for key in after}
+        delta = counter_delta(before, lguest_counters(box))
+        if delta:
+            counts[name] = delta
         figures[name] = parse(out) if out is not None else None
         if figures[name] is None:
             figures[name] = (FAILED, "-")
@@ -206,32 +187,14 @@ def report(native, guest, launch_ready):
           f"{shown(FAILED if launch_ready is None else launch_ready):>10} {'-':>12}")
 
 
-# LHCALL_* by number (include/uapi/linux/lguest.h), for the hypercall breakdown
-HCALL_NAMES = ("NOP", "INIT", "CONSOLE_WRITE", "SHUTDOWN", "SET_TRAP", "SET_KERNEL_STACK",
-               "LOAD_CR3", "FLUSH_TLB", "INVLPG", "IRET", "SET_TIMER", "HALT", "NOTIFY",
-               "SET_SEGMENT_BASE", "SET_DEBUGREG", "START_VCPU", "SEND_IPI")
-
-
-def print_counters(counts):
-    """Per round of each workload: what lg.ko counted while it ran, then which
-    hypercalls (those made at least once every twenty rounds)."""
-    print("lg.ko's counters per round (/proc/lguest; the same on any CPU): world switches "
-          "into the guest, exits to lg.ko's C code by kind")
-    print(f"{'figure':<17} {'per':<10}" + "".join(f"{title:>10}" for _, title in COUNTERS))
+def counter_rows(counts):
+    """The rows print_counters shows: each workload, then its no-fast run."""
+    rows = []
     for name, _, _, operations in WORKLOADS:
-        for row in (name, f"{name}/no-fast"):
-            if row in counts:
-                per = {"page-fault": "page", "context-switch": "switch"}.get(name, "round")
-                print(f"{row:<17} {per:<10}" + "".join(
-                    f"{counts[row][key] / operations:>10.2f}" for key, _ in COUNTERS))
-    print("hypercalls per round by kind (fast IRETs included)")
-    for name, _, _, operations in WORKLOADS:
-        for row in (name, f"{name}/no-fast"):
-            if row in counts:
-                calls = [(HCALL_NAMES[i] if i < len(HCALL_NAMES) else f"hcall{i}",
-                          counts[row].get(f"hcall{i}", 0) / operations) for i in range(16)]
-                print(f"{row:<17} " + ", ".join(f"{call} {per:.2f}" for call, per in calls
-                                                if per >= 0.05))
+        per = {"page-fault": "page", "context-switch": "switch"}.get(name, "round")
+        rows += [(row, per, operations, counts[row]) for row in (name, f"{name}/no-fast")
+                 if row in counts]
+    return rows
 
 
 def main():
@@ -248,7 +211,7 @@ def main():
         print(f"bench/guest-native.py: the appliance failed: {err}", file=sys.stderr)
         return 1
     report(native, guest, launch_ready)
-    print_counters(counts)
+    print_counters(counter_rows(counts))
     if oops.strip():
         print(f"host kernel log has warnings:\n{oops}")
     if trouble:

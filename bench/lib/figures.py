@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """figures.py: what the guest-against-native benchmarks share (bench/guest-native.py,
-bench/debian-guest.py): reading a workload's figure, naming the build measured, and the
-table of figures side by side with the ratio guest/native.
+bench/debian-guest.py): reading a workload's figure, naming the build measured, the
+table of figures side by side with the ratio guest/native, and lg.ko's counters
+(/proc/lguest) per round of each workload.
 
     from figures import FAILED, figure, print_table
     value = figure("pipe", "pipe 12.5 us\\n") or (FAILED, "-")      # (12.5, "us")
@@ -62,3 +63,52 @@ def print_table(title, rows):
         ratio = f"{g / n:.1f}x" if both else "-"
         print(f"{name:<17} {rounds:<17} {unit if unit != '-' else guest_unit:<14} "
               f"{shown(n):>10} {shown(g):>10} {ratio:>12}")
+
+
+# /proc/lguest counters shown per round, with their column titles
+COUNTERS = (("entries", "entries"), ("exit_hypercall", "hcalls"),
+            ("exit_user_syscall", "user-sc"), ("exit_shadow_fill", "fills"),
+            ("exit_page_fault", "pf-refl"), ("exit_host", "host-ev"),
+            ("cr3_loads", "cr3"), ("fast_user_syscalls", "fast-sc"),
+            ("fast_irets", "fast-iret"), ("fast_page_faults", "fast-pf"),
+            ("fast_exceptions", "fast-exc"), ("fast_cr3_loads", "fast-cr3"))
+# LHCALL_* by number (include/uapi/linux/lguest.h), for the hypercall breakdown
+HCALL_NAMES = ("NOP", "INIT", "CONSOLE_WRITE", "SHUTDOWN", "SET_TRAP", "SET_KERNEL_STACK",
+               "LOAD_CR3", "FLUSH_TLB", "INVLPG", "IRET", "SET_TIMER", "HALT", "NOTIFY",
+               "SET_SEGMENT_BASE", "SET_DEBUGREG", "START_VCPU", "SEND_IPI")
+
+
+def lguest_counters(box):
+    """{counter: value} of the one guest in the appliance's /proc/lguest, or None if there
+    is not exactly one."""
+    _, out = box.run("cat /proc/lguest")
+    lines = [line for line in out.splitlines() if line.startswith("pid=")]
+    if len(lines) != 1:
+        return None
+    return {key: int(value) for key, value in
+            (word.split("=", 1) for word in lines[0].split()[1:])}
+
+
+def counter_delta(before, after):
+    """{counter: after - before}, or None if either reading failed."""
+    if not before or not after:
+        return None
+    return {key: after[key] - before.get(key, 0) for key in after}
+
+
+def print_counters(rows):
+    """rows: (name, what a round is, rounds, {counter: delta}) for each workload.  Prints
+    what lg.ko counted per round, then which hypercalls (those made at least once every
+    twenty rounds)."""
+    print("lg.ko's counters per round (/proc/lguest; the same on any CPU): world switches "
+          "into the guest, exits to lg.ko's C code by kind")
+    print(f"{'figure':<17} {'per':<10}" + "".join(f"{title:>10}" for _, title in COUNTERS))
+    for name, per, rounds, counts in rows:
+        print(f"{name:<17} {per:<10}" + "".join(
+            f"{counts.get(key, 0) / rounds:>10.2f}" for key, _ in COUNTERS))
+    print("hypercalls per round by kind (fast IRETs included)")
+    for name, _, rounds, counts in rows:
+        calls = [(call, counts.get(f"hcall{i}", 0) / rounds)
+                 for i, call in enumerate(HCALL_NAMES)]
+        print(f"{name:<17} " + ", ".join(f"{call} {per:.2f}" for call, per in calls
+                                        if per >= 0.05))

@@ -166,7 +166,7 @@ extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
 	user_in_insn[], user_hcall[], user_hostile_read[], user_hostile_ud[],
 	user_hostile_gp[], user_hostile_int3[], user_hostile_syscall[],
-	user_hostile_spin[], user_movss_syscall[], user_report_iret_regs[],
+	user_hostile_spin[], user_hostile_spin_loop[], user_movss_syscall[], user_report_iret_regs[],
 	user_syscall_on_stack[];
 
 /* cpu.S: LSL of the vDSO's CPU and node selector (0x7b); 0, or 1: no such */

@@ -142,8 +142,10 @@ USER_HOSTILE user_hostile_int3
 USER_HOSTILE user_hostile_syscall
 	USER_EXIT
 USER_HOSTILE user_hostile_spin
-1:	pause
-	jmp 1b
+	.globl user_hostile_spin_loop
+user_hostile_spin_loop:
+	pause
+	jmp user_hostile_spin_loop
 
 /*
  * A MOV to %ss from (%rdi), where the kernel side armed a watchpoint,
