@@ -42,6 +42,9 @@ struct lg_walk {
 	bool dirty;		/* the leaf is already dirty */
 	bool global;		/* the leaf is global: survives CR3 loads */
 	u64 size;		/* the guest's page: 4 KiB, 2 MiB or 1 GiB */
+	/* The leaf entry's guest-physical address, and what the levels above allow. */
+	u64 leaf_gpa;
+	bool upper_writable, upper_user, upper_nx;
 };
 
 /*

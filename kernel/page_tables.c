@@ -229,6 +229,14 @@ again:
 	w->dirty = !!(entry[last] & _PAGE_DIRTY);
 	w->global = !!(entry[last] & _PAGE_GLOBAL);
 	w->size = size;
+	w->leaf_gpa = entry_gpa[last];
+	w->upper_writable = w->upper_user = true;
+	w->upper_nx = false;
+	for (level = 0; level < last; level++) {
+		w->upper_user &= !!(entry[level] & _PAGE_USER);
+		w->upper_writable &= !!(entry[level] & _PAGE_RW);
+		w->upper_nx |= !!(entry[level] & _PAGE_NX);
+	}
 	return 0;
 }
 
@@ -538,11 +546,97 @@ void lg_shadow_invlpg(struct lg_vcpu *vcpu, u64 va)
  * access to the device window returns LG_PF_MMIO with the guest-physical
  * address in *gpa.
  */
+/*
+ * The shadow leaf for a page the guest's tables allow (w): 0 with *pte, or
+ * LG_PF_MMIO for the device window, LG_PF_FAULT | LG_PF_PROT | LG_PF_RSVD
+ * for an address that is neither RAM nor devices, -EFAULT if the host page
+ * cannot be had.  Clean pages are mapped read-only until written, so that
+ * the guest's dirty bit is true.
+ */
+static int shadow_pte(struct lguest *lg, const struct lg_walk *w, u64 *pte)
+{
+	struct page *page;
+
+	if (gpa_is_mmio(lg, w->gpa))
+		return LG_PF_MMIO;
+	page = lg_guest_page(lg, w->gpa);
+	if (!page)
+		return lg_gpa_is_ram(lg, w->gpa, 1) ? -EFAULT :
+		       LG_PF_FAULT | LG_PF_PROT | LG_PF_RSVD;
+	*pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	if (w->writable && w->dirty)
+		*pte |= _PAGE_RW | _PAGE_DIRTY;
+	if (w->nx)
+		*pte |= _PAGE_NX & __supported_pte_mask;
+	return 0;
+}
+
+/*
+ * Fault-around: a fill also maps the other pages of its aligned group of
+ * LG_FILL_AROUND whose translations the guest's tables already hold and
+ * the guest has used (present and accessed entries: a CPU may cache those
+ * translations from a walk of its own, and Linux flushes after changing
+ * any present entry).  A process coming back to its pages after a fork
+ * flushed them, or a child running what its parent ran, then faults once
+ * per group rather than once per page.  Nothing changes in the guest's
+ * entries, no shadow table is made (the group lies in the faulting page's
+ * shadow table), and the rights are the guest's, as for the fill itself.
+ */
+#define LG_FILL_AROUND	16
+
+/* What the guest's 4 KiB entry e says, under the levels above it in w. */
+static bool walk_neighbour(const struct lg_walk *w, u64 e, struct lg_walk *n)
+{
+	if ((e & (_PAGE_PRESENT | _PAGE_ACCESSED)) != (_PAGE_PRESENT | _PAGE_ACCESSED))
+		return false;
+	n->gpa = e & LG_PTE_ADDR;
+	n->user = w->upper_user && (e & _PAGE_USER);
+	n->writable = w->upper_writable && (e & _PAGE_RW);
+	n->nx = w->upper_nx || (e & _PAGE_NX);
+	n->dirty = !!(e & _PAGE_DIRTY);
+	n->global = !!(e & _PAGE_GLOBAL);
+	return true;
+}
+
+static void fill_around(struct lg_vcpu *vcpu, u64 *leaf, u64 va,
+			const struct lg_walk *w)
+{
+	unsigned int index = level_index(va, 1);
+	unsigned int first = index & ~(LG_FILL_AROUND - 1), i;
+	u64 *table = leaf - index, entries[LG_FILL_AROUND], pte;
+	bool local = false;
+	struct lg_walk n;
+
+	if (w->size == PAGE_SIZE) {
+		u64 gpa = (w->leaf_gpa & PAGE_MASK) + first * sizeof(u64);
+
+		if (copy_from_user(entries, guest_phys(vcpu->lg, gpa), sizeof(entries)))
+			return;
+	}
+	for (i = first; i < first + LG_FILL_AROUND; i++) {
+		if (table[i] & _PAGE_PRESENT)
+			continue;
+		if (w->size == PAGE_SIZE) {
+			if (!walk_neighbour(w, entries[i - first], &n))
+				continue;
+		} else {
+			/* Inside the same large page: its rights, the page next door. */
+			n = *w;
+			n.gpa = (w->gpa & PAGE_MASK) + ((u64)i - index) * PAGE_SIZE;
+		}
+		if ((vcpu->user_mode && !n.user) || shadow_pte(vcpu->lg, &n, &pte))
+			continue;
+		table[i] = pte;
+		local |= !n.global;
+	}
+	if (local)
+		__set_bit(level_index(va, 4), vcpu->shadow.cur->local_slots);
+}
+
 int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa)
 {
 	u32 access = hw_errcode & (LG_PF_WRITE | LG_PF_INSTR);
 	struct lg_walk w;
-	struct page *page;
 	u64 *root, *leaf, pte;
 	int r;
 
@@ -551,20 +645,13 @@ int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa)
 	r = lg_walk(vcpu, va, access, &w);
 	if (r)
 		return r;
-	if (gpa_is_mmio(vcpu->lg, w.gpa)) {
+	r = shadow_pte(vcpu->lg, &w, &pte);
+	if (r == LG_PF_MMIO)
 		*gpa = w.gpa;
-		return LG_PF_MMIO;
-	}
-	page = lg_guest_page(vcpu->lg, w.gpa);
-	if (!page)
-		return lg_gpa_is_ram(vcpu->lg, w.gpa, 1) ? -EFAULT :
-		       LG_PF_FAULT | access | LG_PF_PROT | LG_PF_RSVD;
-
-	pte = page_to_phys(page) | _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
-	if (w.writable && w.dirty)
-		pte |= _PAGE_RW | _PAGE_DIRTY;
-	if (w.nx)
-		pte |= _PAGE_NX & __supported_pte_mask;
+	if (r == LG_PF_MMIO || r < 0)
+		return r;
+	if (r)
+		return r | access;
 	if (vcpu->shadow.nr_tables + LG_SHADOW_TABLES_PER_FILL >
 	    vcpu->shadow.max_tables) {
 		lg_shadow_flush(vcpu, false);
@@ -580,6 +667,7 @@ int lg_shadow_fault(struct lg_vcpu *vcpu, u64 va, u64 hw_errcode, u64 *gpa)
 		*large_page_entry(root, va, w.size) |= SHADOW_FROM_LARGE;
 	if (!w.global)
 		__set_bit(level_index(va, 4), vcpu->shadow.cur->local_slots);
+	fill_around(vcpu, leaf, va, &w);
 	return 0;
 }
 
