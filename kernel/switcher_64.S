@@ -110,8 +110,9 @@
 /*
  * One level of the fast page-fault path's walk of the guest's tables for
  * the address in %rdx, from the table whose guest-physical address is in
- * %rcx (left there for the next level).  A missing entry is the guest's
- * fault; a present leaf or large page is C's to fill.
+ * %rcx (left there for the next level), gathering in %r11 what the levels
+ * allow.  A missing entry is the guest's fault; so is a leaf or large page
+ * whose levels refuse the access; one that allows it is C's to fill.
  */
 .macro WALK_LEVEL shift, large=0, leaf=0
 	movq	%rdx, %rax
@@ -128,13 +129,24 @@
 	lfence
 	movq	(%rcx), %rax
 	testb	$LG_PTE_PRESENT, %al
-	jz	fast_exception_deliver
+	jz	fast_page_fault_not_present
+	/* What this level allows, into %r11: user, write; and no execute. */
+	testb	$LG_PTE_USER, %al
+	jnz	1f
+	andl	$~LG_PTE_USER, %r11d
+1:	testb	$LG_PTE_WRITE, %al
+	jnz	2f
+	andl	$~LG_PTE_WRITE, %r11d
+2:	btq	$LG_PTE_NX_BIT, %rax
+	jnc	3f
+	orl	$LG_RIGHTS_NO_EXEC, %r11d
+3:
 	.if \leaf
-	jmp	fast_exception_fallback
+	jmp	fast_page_fault_mapped
 	.else
 	.if \large
 	testb	$LG_PTE_LARGE, %al
-	jnz	fast_exception_fallback
+	jnz	fast_page_fault_mapped
 	.endif
 	movabsq	$LG_PTE_ADDR, %rcx
 	andq	%rax, %rcx
@@ -174,8 +186,11 @@ lg_switcher_vectors:
 	.rept 256
 	.balign 16
 	endbr64
-	.if (LG_ERRCODE_VECTORS >> vec) & 1
-	.else
+	errcode = 0
+	.if vec < 32
+	errcode = (LG_ERRCODE_VECTORS >> vec) & 1
+	.endif
+	.if errcode == 0
 	pushq	$0
 	.endif
 	pushq	$vec
@@ -584,14 +599,15 @@ vector_common:
  * virtual IF off unless the handler keeps it), with no world switch.  It
  * takes the vectors C marked in SW_FAST_VECTORS, those whose C path does
  * nothing but reflect.  A page fault is one of them only when C's shadow
- * has nothing to fill: the guest's own entry for the address is not
- * present.  To know that, we walk the guest's tables ourselves, through
- * the kernel view's mapping of the guest's direct map (the guest told us
- * where it is, lguest_shared.direct_map): every entry's address is checked
- * to lie in guest RAM and its mapping in the kernel half above the hole,
- * so the walk reads only guest memory, and a read the shadow cannot serve
- * yet faults into switcher_fault, which gives up.  A present entry all the
- * way down means a page for C to fill; a large page too.  The frame goes
+ * has nothing to fill: the guest's own tables do not map the address, or
+ * refuse the access (a write to a copy-on-write page, say).  To know that,
+ * we walk the guest's tables ourselves, through the kernel view's mapping
+ * of the guest's direct map (the guest told us where it is,
+ * lguest_shared.direct_map): every entry's address is checked to lie in
+ * guest RAM and its mapping in the kernel half above the hole, so the walk
+ * reads only guest memory, and a read the shadow cannot serve yet faults
+ * into switcher_fault, which gives up.  Entries that map the page and
+ * allow the access mean a page for C to fill.  The frame goes
  * onto the kernel stack through the kernel view, and a write that faults
  * (no shadow entry yet, or a clean page mapped read-only) gives up the
  * same way: C then does it all again.
@@ -600,6 +616,7 @@ fast_user_exception:
 	movq	%rax, SW(SW_FAST_SAVE + 0)(%rip)
 	movq	%rcx, SW(SW_FAST_SAVE + 8)(%rip)
 	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
+	movq	%r11, SW(SW_FAST_SAVE + 24)(%rip)
 	movq	(%rsp), %rax			/* the vector */
 	cmpq	$31, %rax
 	ja	fast_exception_fallback		/* an interrupt: the host's */
@@ -621,16 +638,23 @@ fast_user_exception:
 	cmpq	$X86_TRAP_PF, %rax
 	jne	fast_exception_deliver
 
-	/* Not present in the shadow, and nothing unusual about the access. */
-	testq	$~(LG_PF_WRITE | LG_PF_USER | LG_PF_INSTR), 8(%rsp)
+	/* Nothing unusual about the access, and not in the hole (C's). */
+	testq	$~(LG_PF_PROT | LG_PF_WRITE | LG_PF_USER | LG_PF_INSTR), 8(%rsp)
 	jnz	fast_exception_fallback
-	/* The guest's direct map: read once, then checked at each use. */
+	movq	SW(SW_CR2)(%rip), %rdx
+	movabsq	$LG_SWITCHER_BASE, %rcx
+	cmpq	%rcx, %rdx
+	jb	1f
+	movabsq	$LG_GUEST_KERNEL_HALF, %rcx
+	cmpq	%rcx, %rdx
+	jb	fast_exception_fallback
+1:	/* The guest's direct map: read once, then checked at each use. */
 	movq	SHARED(SH_DIRECT_MAP)(%rip), %rcx
 	testq	%rcx, %rcx
 	jz	fast_exception_fallback
 	movq	%rcx, SW(SW_DIRECT_MAP)(%rip)
 	movq	SW(SW_GUEST_PML4)(%rip), %rcx
-	movq	SW(SW_CR2)(%rip), %rdx
+	movl	$(LG_PTE_USER | LG_PTE_WRITE), %r11d
 fast_walk:
 	WALK_LEVEL 39
 	WALK_LEVEL 30, large=1
@@ -639,9 +663,31 @@ fast_walk:
 fast_walk_end:
 
 	/*
-	 * The guest's entry is not present: its fault, with the error code
-	 * the CPU gave (present clear, and user set, as at CPL 3).
+	 * The guest's tables map the page.  Unless they refuse this access
+	 * (as lg_walk() checks), it is a fill for C.
 	 */
+fast_page_fault_mapped:
+	testl	$LG_PTE_USER, %r11d
+	jz	fast_page_fault_refused
+	testq	$LG_PF_WRITE, 8(%rsp)
+	jz	1f
+	testl	$LG_PTE_WRITE, %r11d
+	jz	fast_page_fault_refused
+1:	testq	$LG_PF_INSTR, 8(%rsp)
+	jz	fast_exception_fallback
+	testl	$LG_RIGHTS_NO_EXEC, %r11d
+	jz	fast_exception_fallback
+fast_page_fault_refused:
+	movl	$(LG_PF_PROT | LG_PF_USER), %eax
+	jmp	2f
+	/* Not mapped: present clear in the error code the guest sees. */
+fast_page_fault_not_present:
+	movl	$LG_PF_USER, %eax
+2:	movq	8(%rsp), %rdx
+	andl	$(LG_PF_WRITE | LG_PF_INSTR), %edx
+	orq	%rdx, %rax
+	movq	%rax, 8(%rsp)
+
 fast_exception_deliver:
 	movq	SW(SW_GUEST_KSTACK)(%rip), %rcx
 	andq	$~15, %rcx
@@ -710,14 +756,20 @@ fast_frame_write_end:
 	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
 	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
 	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	movq	SW(SW_FAST_SAVE + 24)(%rip), %r11
 	addq	$16, %rsp
 	jmp	iret_to_guest
 
-/* Not for the fast path after all: the registers as the CPU left them. */
+/*
+ * Not for the fast path after all: the registers as the CPU left them (a
+ * page fault's error code may be the one the guest would see, which C
+ * takes the same way: it looks only at the write and fetch bits).
+ */
 fast_exception_fallback:
 	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
 	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
 	movq	SW(SW_FAST_SAVE + 16)(%rip), %rdx
+	movq	SW(SW_FAST_SAVE + 24)(%rip), %r11
 	leaq	SW(SW_REGS_TRAPNUM)(%rip), %rsp
 	jmp	guest_exit
 

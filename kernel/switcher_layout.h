@@ -147,6 +147,10 @@
 #define LG_PF_RSVD		0x08
 #define LG_PF_INSTR		0x10
 #define LG_PTE_PRESENT		0x001
+#define LG_PTE_WRITE		0x002
+#define LG_PTE_USER		0x004
+#define LG_PTE_NX_BIT		63
+#define LG_RIGHTS_NO_EXEC	0x008	/* the fast walk's own: some level has NX */
 #define LG_PTE_LARGE		0x080	/* PS: a 2 MiB or 1 GiB page */
 #define LG_PTE_ADDR		0x000ffffffffff000
 

@@ -146,6 +146,35 @@ static void case_user_page_fault(void)
 }
 TEST_CASE("user-page-fault", case_user_page_fault, 0);
 
+/*
+ * A fetch from a user page our tables mark no-execute: a protection fault
+ * with the fetch bit, at the page itself, whether the switcher's walk or
+ * lg.ko's C code finds it (twice: the shadow never maps such a page).
+ */
+#define NX_VA		0x30000000UL
+
+static void case_user_fetch_nx(void)
+{
+	struct user_exit *e;
+	unsigned int i;
+
+	map_page(kernel_pml4, NX_VA, alloc_page(), PTE_U | PTE_NX);
+	for (i = 0; i < 2; i++) {
+		e = run_user(user_jump, NX_VA, USER_RFLAGS);
+		if (!user_event_is(e, X86_TRAP_PF, "a user fetch from an NX page"))
+			break;
+		if (e->cr2 != NX_VA || e->regs.rip != NX_VA ||
+		    e->regs.error != (PF_PRESENT | PF_USER | PF_INSTR)) {
+			case_fail("a user fetch from an NX page: cr2 %lx rip %lx error %lx, "
+				  "expected %lx %lx %lx", e->cr2, e->regs.rip, e->regs.error,
+				  NX_VA, NX_VA, (u64)(PF_PRESENT | PF_USER | PF_INSTR));
+			break;
+		}
+	}
+	unmap_page(kernel_pml4, NX_VA);
+}
+TEST_CASE("user-fetch-nx", case_user_fetch_nx, 0);
+
 /* cli and port input in user mode: #GP, nothing emulated there. */
 static void case_user_gp(void)
 {

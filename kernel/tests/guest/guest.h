@@ -161,7 +161,7 @@ int probe_int3(void);
 
 /* user.S: position-independent code run at USER_CODE_VA */
 extern char __user_text_start[], __user_text_end[];
-extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[],
+extern char user_syscall[], user_syscall_ret[], user_read[], user_read_insn[], user_jump[],
 	user_write[], user_write_insn[], user_cli[], user_cli_insn[],
 	user_syscall_loop[], user_spin[], user_read_segments[], user_in[],
 	user_in_insn[], user_hcall[], user_hostile_read[], user_hostile_ud[],

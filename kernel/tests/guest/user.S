@@ -55,6 +55,10 @@ user_write_insn:
 	movq $1, (%rdi)
 	USER_EXIT
 
+/* Jump to rdi (a page that may not be executed: should fault). */
+GLOBAL_FUNC user_jump
+	jmp *%rdi
+
 /* A privileged instruction in user mode (should raise #GP). */
 GLOBAL_FUNC user_cli
 	.globl user_cli_insn
