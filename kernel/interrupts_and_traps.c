@@ -195,12 +195,14 @@ void lg_move_early_irqs(struct lg_vcpu *vcpu, struct lguest_shared *shared)
 /* Any context, on any CPU, including the timer's hard interrupt. */
 void lg_raise_irq(struct lg_vcpu *vcpu, unsigned int irq)
 {
+	/* Pairs with hcall_init()'s release: the page is set up once seen. */
 	struct lguest_shared *shared = smp_load_acquire(&vcpu->shared);
 
 	if (!shared) {
 		set_bit(irq, &vcpu->early_pending);
 		/* Pairs with the exchange after LHCALL_INIT publishes. */
 		smp_mb__after_atomic();
+		/* And again: published meanwhile, the line is ours to move. */
 		shared = smp_load_acquire(&vcpu->shared);
 		if (shared)
 			lg_move_early_irqs(vcpu, shared);
