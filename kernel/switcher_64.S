@@ -96,6 +96,21 @@
 .endm
 
 /*
+ * Into guest-kernel mode: the user's gs base is kept aside (SW_GUEST_GS_OTHER)
+ * and the kernel's loaded.  Uses rax, rcx, rdx.
+ */
+.macro KERNEL_GS_BASE
+	movl	$MSR_GS_BASE, %ecx
+	rdmsr
+	shlq	$32, %rdx
+	orq	%rdx, %rax
+	xchgq	%rax, SW(SW_GUEST_GS_OTHER)(%rip)
+	movq	%rax, %rdx
+	shrq	$32, %rdx
+	wrmsr
+.endm
+
+/*
  * Load the CR3 of a guest view (SW_GUEST_CR3_KERNEL or _USER) through reg,
  * then mark it to keep its PCID's entries next time (see fill_guest_roots
  * in switcher.c: the first load after a switch of spaces flushes).
@@ -382,15 +397,7 @@ fast_user_syscall:
 	movq	%rdx, SW(SW_FAST_SAVE + 16)(%rip)
 
 	movq	$0, SHARED(SH_IRQ_ENABLED)(%rip)
-	/* The user's gs base is kept aside, the kernel's loaded. */
-	movl	$MSR_GS_BASE, %ecx
-	rdmsr
-	shlq	$32, %rdx
-	orq	%rdx, %rax
-	xchgq	%rax, SW(SW_GUEST_GS_OTHER)(%rip)
-	movq	%rax, %rdx
-	shrq	$32, %rdx
-	wrmsr
+	KERNEL_GS_BASE
 	LOAD_VIEW SW_GUEST_CR3_KERNEL, %rax
 	movq	$LG_SEL_GUEST_KERNEL_CS, SW(SW_GUEST_CS)(%rip)
 	incq	SW(SW_FAST_SYSCALLS)(%rip)
@@ -743,15 +750,7 @@ fast_frame_write_end:
 	movq	%rax, 32(%rsp)
 	movq	%rcx, 40(%rsp)
 	movq	$LG_SEL_USER_DS, 48(%rsp)
-	/* The user's gs base is kept aside, the kernel's loaded. */
-	movl	$MSR_GS_BASE, %ecx
-	rdmsr
-	shlq	$32, %rdx
-	orq	%rdx, %rax
-	xchgq	%rax, SW(SW_GUEST_GS_OTHER)(%rip)
-	movq	%rax, %rdx
-	shrq	$32, %rdx
-	wrmsr
+	KERNEL_GS_BASE
 	movq	$LG_SEL_GUEST_KERNEL_CS, SW(SW_GUEST_CS)(%rip)
 	movq	SW(SW_FAST_SAVE + 0)(%rip), %rax
 	movq	SW(SW_FAST_SAVE + 8)(%rip), %rcx
